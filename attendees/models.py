@@ -1,0 +1,1 @@
+"""Models of the attendees package; they arrive with their issue."""

@@ -1,0 +1,1 @@
+"""Models of the curricula package; they arrive with their issue."""

@@ -1,0 +1,208 @@
+"""JSON API of the events package (``/api/v1``): topics and sessions.
+
+GET    /api/v1/topics                      anyone
+GET    /api/v1/sessions                    anyone: published public sessions
+GET    /api/v1/sessions/{id}               anyone (published); staff: their sessions
+POST   /api/v1/sessions                    admin
+PATCH  /api/v1/sessions/{id}               admin
+POST   /api/v1/sessions/{id}/publish       admin
+POST   /api/v1/sessions/{id}/unpublish     admin
+POST   /api/v1/sessions/{id}/cancel        admin
+POST   /api/v1/series                      admin: generate a monthly series
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from events import services
+from events.forms import parse_series, parse_session, session_values
+from events.models import Audience, Session
+from events.routes import month_filter
+from events.schemas import session_json, topic_json
+from sala.jsonapi import read_json_object
+from sala.models import Role
+from sala.openapi import array_of, operation, path_parameter, query_parameter, ref
+from sala.permissions import public, staff_api, user_from_token
+
+
+def _session_answer(request: Request, session: Session, *, status_code: int = 200) -> Response:
+    base_url = request.app.state.settings.base_url
+    return JSONResponse(session_json(session, base_url=base_url), status_code=status_code)
+
+
+@public
+async def list_topics(request: Request) -> Response:
+    return JSONResponse([topic_json(t) for t in await services.list_topics()])
+
+
+@public
+async def list_sessions(request: Request) -> Response:
+    params = request.query_params
+    sessions = await services.list_public_sessions(
+        topic_code=params.get("topic") or None,
+        month=month_filter(params.get("month")),
+        upcoming_only=params.get("upcoming", "1") != "0",
+        audience=Audience.PUBLIC,
+    )
+    base_url = request.app.state.settings.base_url
+    return JSONResponse([session_json(s, base_url=base_url) for s in sessions])
+
+
+@public
+async def get_session(request: Request) -> Response:
+    user = await user_from_token(request)
+    session = await services.get_session_for_viewer(user, request.path_params["session_id"])
+    return _session_answer(request, session)
+
+
+@staff_api(Role.ADMIN)
+async def create_session(request: Request) -> Response:
+    settings = request.app.state.settings
+    data = parse_session(
+        await read_json_object(request),
+        default_timezone=settings.timezone,
+        topic_codes=await services.topic_codes(),
+    )
+    session = await services.create_session(data, actor=request.state.user)
+    return _session_answer(request, session, status_code=201)
+
+
+@staff_api(Role.ADMIN)
+async def update_session(request: Request) -> Response:
+    settings = request.app.state.settings
+    payload = await read_json_object(request)
+    session = await services.get_session_for_staff(
+        request.state.user, request.path_params["session_id"]
+    )
+    values: dict[str, Any] = {**session_values(session), **payload}
+    if "venue" in payload:
+        values.pop("venue_name")
+    data = parse_session(
+        values, default_timezone=settings.timezone, topic_codes=await services.topic_codes()
+    )
+    session = await services.update_session(session, data, actor=request.state.user)
+    return _session_answer(request, session)
+
+
+def _status_change(action: str) -> Any:
+    change = {
+        "publish": services.publish_session,
+        "unpublish": services.unpublish_session,
+        "cancel": services.cancel_session,
+    }[action]
+
+    @staff_api(Role.ADMIN)
+    async def endpoint(request: Request) -> Response:
+        session = await services.get_session_for_staff(
+            request.state.user, request.path_params["session_id"]
+        )
+        return _session_answer(request, await change(session, actor=request.state.user))
+
+    endpoint.__name__ = f"{action}_session"
+    return endpoint
+
+
+@staff_api(Role.ADMIN)
+async def create_series(request: Request) -> Response:
+    settings = request.app.state.settings
+    data = parse_series(
+        await read_json_object(request),
+        default_timezone=settings.timezone,
+        topic_codes=await services.topic_codes(),
+    )
+    series, sessions = await services.create_series(data, actor=request.state.user)
+    base_url = settings.base_url
+    return JSONResponse(
+        {"id": series.id, "sessions": [session_json(s, base_url=base_url) for s in sessions]},
+        status_code=201,
+    )
+
+
+routes = [
+    Route("/api/v1/topics", list_topics, name="api:topics"),
+    Route("/api/v1/sessions", list_sessions, methods=["GET"], name="api:sessions"),
+    Route("/api/v1/sessions", create_session, methods=["POST"], name="api:session_create"),
+    Route("/api/v1/sessions/{session_id:int}", get_session, methods=["GET"], name="api:session"),
+    Route(
+        "/api/v1/sessions/{session_id:int}",
+        update_session,
+        methods=["PATCH"],
+        name="api:session_update",
+    ),
+    *(
+        Route(
+            f"/api/v1/sessions/{{session_id:int}}/{action}",
+            _status_change(action),
+            methods=["POST"],
+            name=f"api:session_{action}",
+        )
+        for action in ("publish", "unpublish", "cancel")
+    ),
+    Route("/api/v1/series", create_series, methods=["POST"], name="api:series_create"),
+]
+
+_SESSION_ID = path_parameter("session_id", "session id")
+
+openapi_paths: dict[str, dict[str, Any]] = {
+    "/api/v1/topics": {"get": operation("List topics", response=array_of("Topic"))},
+    "/api/v1/sessions": {
+        "get": operation(
+            "List published public sessions, soonest first",
+            response=array_of("Session"),
+            parameters=[
+                query_parameter("topic", "topic code", {"type": "string"}),
+                query_parameter("month", "YYYY-MM, in the session's time zone", {"type": "string"}),
+                query_parameter("upcoming", "0 to include past sessions", {"type": "string"}),
+            ],
+        ),
+        "post": operation(
+            "Create a session (draft unless published later)",
+            request=ref("SessionInput"),
+            response=ref("Session"),
+            status=201,
+            staff=True,
+        ),
+    },
+    "/api/v1/sessions/{session_id}": {
+        "get": operation(
+            "One session", response=ref("Session"), errors=(404,), parameters=[_SESSION_ID]
+        ),
+        "patch": operation(
+            "Change a session",
+            request=ref("SessionPatch"),
+            response=ref("Session"),
+            staff=True,
+            errors=(404, 409),
+            parameters=[_SESSION_ID],
+        ),
+    },
+    **{
+        f"/api/v1/sessions/{{session_id}}/{action}": {
+            "post": operation(
+                f"{action.capitalize()} a session",
+                response=ref("Session"),
+                staff=True,
+                errors=(404, 409),
+                parameters=[_SESSION_ID],
+            )
+        }
+        for action in ("publish", "unpublish", "cancel")
+    },
+    "/api/v1/series": {
+        "post": operation(
+            "Generate a monthly series of sessions from an RRULE",
+            request=ref("SeriesInput"),
+            response={
+                "type": "object",
+                "properties": {"id": {"type": "integer"}, "sessions": array_of("Session")},
+            },
+            status=201,
+            staff=True,
+        )
+    },
+}

@@ -1,0 +1,316 @@
+"""HTML routes of the events package: the public listing and the staff pages for sessions.
+
+public   /                                     upcoming trainings, by topic and month
+         /sessions/{id}                        one training
+         /sessions/{id}/calendar.ics           its calendar file
+         /calendar.ics                         feed of every published training
+staff    /staff/sessions                       list (facilitators: their own)
+         /staff/sessions/new                   create (admin)
+         /staff/sessions/{id}                  overview
+         /staff/sessions/{id}/edit             edit (admin)
+         /staff/sessions/{id}/{publish|unpublish|cancel}   (admin, POST)
+         /staff/series/new                     series generator (admin)
+         /staff/topics, /staff/topics/{id}     topics (admin)
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from events import services
+from events.calendar import calendar_bytes
+from events.forms import parse_series, parse_session, session_values
+from events.models import Audience, SessionStatus
+from sala.csrf import read_form
+from sala.errors import ValidationFailed
+from sala.i18n import gettext
+from sala.models import Role, StaffUser
+from sala.permissions import public, staff_page
+from sala.templating import render
+
+ICS_MEDIA_TYPE = "text/calendar; charset=utf-8"
+
+# ----------------------------------------------------------------------------- public pages
+
+
+def month_filter(raw: str | None) -> date | None:
+    if not raw or len(raw) != 7:
+        return None
+    try:
+        year, month = int(raw[:4]), int(raw[5:])
+        return date(year, month, 1)
+    except ValueError:
+        return None
+
+
+@public
+async def home(request: Request) -> Response:
+    topic_code = request.query_params.get("topic") or None
+    month = month_filter(request.query_params.get("month"))
+    topics = await services.list_topics(active_only=True)
+    if topic_code not in {t.code for t in topics}:
+        topic_code = None
+    sessions = await services.list_public_sessions(topic_code=topic_code, month=month)
+    months = await services.upcoming_months()
+    return render(
+        request,
+        "events/home.html",
+        {
+            "sessions": sessions,
+            "topics": topics,
+            "months": months,
+            "selected_topic": topic_code,
+            "selected_month": month,
+        },
+    )
+
+
+@public
+async def session_page(request: Request) -> Response:
+    session = await services.get_public_session(request.path_params["session_id"])
+    return render(request, "events/session.html", {"session": session})
+
+
+@public
+async def session_ics(request: Request) -> Response:
+    session = await services.get_public_session(request.path_params["session_id"])
+    settings = request.app.state.settings
+    body = calendar_bytes([session], base_url=settings.base_url, name=session.title)
+    return Response(
+        body,
+        media_type=ICS_MEDIA_TYPE,
+        headers={"content-disposition": f'attachment; filename="sala-{session.id}.ics"'},
+    )
+
+
+@public
+async def calendar_feed(request: Request) -> Response:
+    settings = request.app.state.settings
+    sessions = await services.list_public_sessions(upcoming_only=False)
+    body = calendar_bytes(sessions, base_url=settings.base_url, name=settings.organisation_name)
+    return Response(body, media_type=ICS_MEDIA_TYPE, headers={"cache-control": "max-age=300"})
+
+
+# ----------------------------------------------------------------------------- staff pages
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+    values["facilitator_ids"] = form.getlist("facilitator_ids")
+    return values
+
+
+async def _form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    topics = await services.list_topics(active_only=True)
+    return {
+        "values": values,
+        "errors": errors,
+        "topic_options": [(t.code, t.name) for t in topics],
+        "staff": await StaffUser.filter(is_active=True),
+        "audiences": list(Audience),
+    }
+
+
+@staff_page()
+async def staff_sessions(request: Request) -> Response:
+    include_past = request.query_params.get("past") == "1"
+    sessions = await services.list_sessions_for_staff(request.state.user, include_past=include_past)
+    return render(
+        request, "events/staff_sessions.html", {"sessions": sessions, "include_past": include_past}
+    )
+
+
+@staff_page()
+async def staff_session(request: Request) -> Response:
+    session = await services.get_session_for_staff(
+        request.state.user, request.path_params["session_id"]
+    )
+    return render(request, "events/staff_session.html", {"session": session})
+
+
+@staff_page(Role.ADMIN)
+async def staff_session_new(request: Request) -> Response:
+    settings = request.app.state.settings
+    values: dict[str, Any] = {"timezone": settings.timezone, "capacity": "30", "audience": "public"}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = _form_values(await read_form(request))
+        try:
+            data = parse_session(
+                values,
+                default_timezone=settings.timezone,
+                topic_codes=await services.topic_codes(),
+            )
+            session = await services.create_session(data, actor=request.state.user)
+        except ValidationFailed as exc:
+            errors = exc.translated_errors()
+        else:
+            url = request.url_for("staff:session", session_id=session.id)
+            return RedirectResponse(url.path, status_code=303)
+    context = await _form_context(values, errors)
+    return render(
+        request,
+        "events/staff_session_form.html",
+        {**context, "session": None},
+        status_code=422 if errors else 200,
+    )
+
+
+@staff_page(Role.ADMIN)
+async def staff_session_edit(request: Request) -> Response:
+    settings = request.app.state.settings
+    session = await services.get_session_for_staff(
+        request.state.user, request.path_params["session_id"]
+    )
+    values = session_values(session)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = _form_values(await read_form(request))
+        try:
+            data = parse_session(
+                values,
+                default_timezone=settings.timezone,
+                topic_codes=await services.topic_codes(),
+            )
+            await services.update_session(session, data, actor=request.state.user)
+        except ValidationFailed as exc:
+            errors = exc.translated_errors()
+        else:
+            url = request.url_for("staff:session", session_id=session.id)
+            return RedirectResponse(url.path, status_code=303)
+    context = await _form_context(values, errors)
+    return render(
+        request,
+        "events/staff_session_form.html",
+        {**context, "session": session},
+        status_code=422 if errors else 200,
+    )
+
+
+def _status_action(action: str) -> Any:
+    change = {
+        "publish": services.publish_session,
+        "unpublish": services.unpublish_session,
+        "cancel": services.cancel_session,
+    }[action]
+
+    @staff_page(Role.ADMIN)
+    async def endpoint(request: Request) -> Response:
+        await read_form(request)
+        session = await services.get_session_for_staff(
+            request.state.user, request.path_params["session_id"]
+        )
+        await change(session, actor=request.state.user)
+        url = request.url_for("staff:session", session_id=session.id)
+        return RedirectResponse(url.path, status_code=303)
+
+    endpoint.__name__ = f"staff_session_{action}"
+    return endpoint
+
+
+@staff_page(Role.ADMIN)
+async def staff_series_new(request: Request) -> Response:
+    settings = request.app.state.settings
+    values: dict[str, Any] = {
+        "timezone": settings.timezone,
+        "capacity": "30",
+        "audience": "public",
+        "rrule": "FREQ=MONTHLY;BYDAY=1SA",
+        "months": "6",
+        "status": "draft",
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = _form_values(await read_form(request))
+        try:
+            data = parse_series(
+                values,
+                default_timezone=settings.timezone,
+                topic_codes=await services.topic_codes(),
+            )
+            _series, sessions = await services.create_series(data, actor=request.state.user)
+        except ValidationFailed as exc:
+            errors = exc.translated_errors()
+        else:
+            url = request.url_for("staff:sessions")
+            return RedirectResponse(f"{url.path}?created={len(sessions)}", status_code=303)
+    context = await _form_context(values, errors)
+    return render(
+        request,
+        "events/staff_series_form.html",
+        {**context, "statuses": [SessionStatus.DRAFT, SessionStatus.PUBLISHED]},
+        status_code=422 if errors else 200,
+    )
+
+
+@staff_page(Role.ADMIN)
+async def staff_topics(request: Request) -> Response:
+    return render(request, "events/staff_topics.html", {"topics": await services.list_topics()})
+
+
+@staff_page(Role.ADMIN)
+async def staff_topic_edit(request: Request) -> Response:
+    topic = await services.get_topic(request.path_params["topic_id"])
+    errors: dict[str, str] = {}
+    values = {"name_en": topic.name_en, "name_km": topic.name_km, "is_active": topic.is_active}
+    if request.method == "POST":
+        form = await read_form(request)
+        values = {
+            "name_en": str(form.get("name_en", "")),
+            "name_km": str(form.get("name_km", "")),
+            "is_active": form.get("is_active") == "on",
+        }
+        try:
+            await services.update_topic(topic, **values, actor=request.state.user)  # type: ignore[arg-type]
+        except ValidationFailed as exc:
+            errors = exc.translated_errors()
+        else:
+            return RedirectResponse(request.url_for("staff:topics").path, status_code=303)
+    return render(
+        request,
+        "events/staff_topic_form.html",
+        {"topic": topic, "values": values, "errors": errors, "title": gettext("Edit topic")},
+        status_code=422 if errors else 200,
+    )
+
+
+routes = [
+    Route("/", home, name="home"),
+    Route("/sessions/{session_id:int}", session_page, name="session"),
+    Route("/sessions/{session_id:int}/calendar.ics", session_ics, name="session_ics"),
+    Route("/calendar.ics", calendar_feed, name="calendar_feed"),
+    Route("/staff/sessions", staff_sessions, name="staff:sessions"),
+    Route(
+        "/staff/sessions/new", staff_session_new, methods=["GET", "POST"], name="staff:session_new"
+    ),
+    Route("/staff/sessions/{session_id:int}", staff_session, name="staff:session"),
+    Route(
+        "/staff/sessions/{session_id:int}/edit",
+        staff_session_edit,
+        methods=["GET", "POST"],
+        name="staff:session_edit",
+    ),
+    *(
+        Route(
+            f"/staff/sessions/{{session_id:int}}/{action}",
+            _status_action(action),
+            methods=["POST"],
+            name=f"staff:session_{action}",
+        )
+        for action in ("publish", "unpublish", "cancel")
+    ),
+    Route("/staff/series/new", staff_series_new, methods=["GET", "POST"], name="staff:series_new"),
+    Route("/staff/topics", staff_topics, name="staff:topics"),
+    Route(
+        "/staff/topics/{topic_id:int}",
+        staff_topic_edit,
+        methods=["GET", "POST"],
+        name="staff:topic_edit",
+    ),
+]

@@ -1,0 +1,51 @@
+"""Monthly series: an RFC 5545 RRULE turned into the start times of its sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import MONTHLY, WEEKLY, rrulestr
+
+from events.forms import MAX_SERIES_SESSIONS
+from sala.errors import ValidationFailed
+from sala.i18n import N_
+
+# Finer frequencies let an impossible rule (e.g. 31 February, daily) search for seconds.
+ALLOWED_FREQUENCIES = (WEEKLY, MONTHLY)
+
+
+def occurrences(rrule: str, first_start: datetime, months: int) -> list[datetime]:
+    """Start times (aware, in ``first_start``'s zone) from ``first_start`` for ``months`` months.
+
+    The rule runs on wall-clock time, so "09:00 every first Saturday" stays 09:00 across
+    daylight-saving changes in zones that have them.
+    """
+    zone = first_start.tzinfo
+    local_start = first_start.replace(tzinfo=None)
+    end = local_start + relativedelta(months=months)
+    try:
+        rule = rrulestr(rrule, dtstart=local_start, forceset=False, ignoretz=True)
+        freq = rule._freq  # type: ignore[union-attr]
+        if freq not in ALLOWED_FREQUENCIES:
+            raise ValidationFailed(
+                {"rrule": N_("Use a weekly or monthly rule, e.g. FREQ=MONTHLY;BYDAY=1SA.")}
+            )
+        if rule._count is None:  # type: ignore[union-attr]
+            rule = rule.replace(until=end)  # type: ignore[union-attr]
+        starts: list[datetime] = []
+        for moment in rule:
+            if moment >= end:
+                break
+            starts.append(moment)
+            if len(starts) > MAX_SERIES_SESSIONS:
+                raise ValidationFailed(
+                    {"rrule": N_("This rule makes more than 36 sessions. Shorten the period.")}
+                )
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        raise ValidationFailed(
+            {"rrule": N_("This is not a valid repeat rule (RRULE), e.g. FREQ=MONTHLY;BYDAY=1SA.")}
+        ) from exc
+    if not starts:
+        raise ValidationFailed({"rrule": N_("This rule makes no session in this period.")})
+    return [moment.replace(tzinfo=zone) for moment in starts]

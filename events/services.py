@@ -1,0 +1,290 @@
+"""Publishing trainings: topics, sessions and series. Every state change is one function here."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.transactions import in_transaction
+
+from events.errors import SessionCancelled, SessionNotFound, TopicNotFound
+from events.forms import SeriesInput, SessionInput
+from events.models import TITLE_MAX, Audience, Series, Session, SessionStatus, Topic
+from events.series import occurrences
+from sala import audit
+from sala.errors import PermissionDenied, ValidationFailed
+from sala.i18n import N_
+from sala.models import Role, StaffUser
+
+# ----------------------------------------------------------------------------- topics
+
+
+async def list_topics(*, active_only: bool = False) -> list[Topic]:
+    query = Topic.all()
+    if active_only:
+        query = query.filter(is_active=True)
+    return await query
+
+
+async def topic_codes() -> set[str]:
+    return set(await Topic.filter(is_active=True).values_list("code", flat=True))  # type: ignore[arg-type]
+
+
+async def get_topic(topic_id: int) -> Topic:
+    topic = await Topic.get_or_none(id=topic_id)
+    if topic is None:
+        raise TopicNotFound()
+    return topic
+
+
+async def update_topic(
+    topic: Topic, *, name_en: str, name_km: str, is_active: bool, actor: StaffUser
+) -> Topic:
+    errors = {}
+    for field, value in (("name_en", name_en), ("name_km", name_km)):
+        if not value.strip():
+            errors[field] = N_("This field is required.")
+        elif len(value) > 120:
+            errors[field] = N_("This is too long.")
+    if errors:
+        raise ValidationFailed(errors)
+    async with in_transaction():
+        topic.name_en = name_en.strip()
+        topic.name_km = name_km.strip()
+        topic.is_active = is_active
+        await topic.save()
+        await audit.record(actor, "topic.update", topic, {"is_active": is_active})
+    return topic
+
+
+# ----------------------------------------------------------------------------- reading sessions
+
+
+async def list_public_sessions(
+    *,
+    topic_code: str | None = None,
+    month: date | None = None,
+    upcoming_only: bool = True,
+    audience: Audience | None = Audience.PUBLIC,
+    now: datetime | None = None,
+) -> list[Session]:
+    """Published sessions, soonest first; ``month`` is a calendar month in the session zone.
+
+    Invite-only sessions are left out of public listings by default: their page is reached
+    from an invitation, not advertised.
+    """
+    query = Session.filter(status=SessionStatus.PUBLISHED).select_related("topic")
+    if audience is not None:
+        query = query.filter(audience=audience)
+    if upcoming_only:
+        query = query.filter(ends_at__gte=now or datetime.now(UTC))
+    if topic_code:
+        query = query.filter(topic__code=topic_code)
+    sessions = await query.order_by("starts_at", "id")
+    if month is not None:
+        sessions = [s for s in sessions if local_month(s) == (month.year, month.month)]
+    return sessions
+
+
+async def upcoming_months() -> list[date]:
+    """The months that have an upcoming published session, for the month filter."""
+    sessions = await list_public_sessions()
+    return sorted({date(*local_month(s), 1) for s in sessions})
+
+
+def local_month(session: Session) -> tuple[int, int]:
+    """The (year, month) a session starts in, in its own time zone."""
+    local = session.starts_at.astimezone(ZoneInfo(session.timezone))
+    return local.year, local.month
+
+
+async def get_public_session(session_id: int) -> Session:
+    """A session anyone may see: published or (so old links still explain) cancelled."""
+    session = await (
+        Session.filter(id=session_id, status__in=[SessionStatus.PUBLISHED, SessionStatus.CANCELLED])
+        .select_related("topic")
+        .first()
+    )
+    if session is None:
+        raise SessionNotFound()
+    return session
+
+
+def can_manage_session(user: StaffUser, session: Session, facilitator_ids: set[int]) -> bool:
+    return user.role == Role.ADMIN or user.id in facilitator_ids
+
+
+async def get_session_for_staff(user: StaffUser, session_id: int) -> Session:
+    """Load a session for a staff member, refusing one they are not assigned to."""
+    session = await Session.filter(id=session_id).select_related("topic").first()
+    if session is None:
+        raise SessionNotFound()
+    await session.fetch_related("facilitators")
+    facilitator_ids = {f.id for f in session.facilitators}
+    if not can_manage_session(user, session, facilitator_ids):
+        raise PermissionDenied()
+    return session
+
+
+async def get_session_for_viewer(user: StaffUser | None, session_id: int) -> Session:
+    """What this viewer may see: staff see their own sessions in any state, others the public."""
+    if user is not None:
+        session = await Session.filter(id=session_id).select_related("topic").first()
+        if session is not None:
+            await session.fetch_related("facilitators")
+            if can_manage_session(user, session, {f.id for f in session.facilitators}):
+                return session
+    return await get_public_session(session_id)
+
+
+async def list_sessions_for_staff(user: StaffUser, *, include_past: bool = False) -> list[Session]:
+    query = Session.all().select_related("topic").prefetch_related("facilitators")
+    if user.role != Role.ADMIN:
+        query = query.filter(facilitators__id=user.id)
+    if not include_past:
+        query = query.filter(ends_at__gte=datetime.now(UTC) - timedelta(days=1))
+    return await query.order_by("starts_at", "id")
+
+
+# ----------------------------------------------------------------------------- changing sessions
+
+
+async def _facilitators(ids: tuple[int, ...]) -> list[StaffUser]:
+    if not ids:
+        return []
+    users = await StaffUser.filter(id__in=ids, is_active=True)
+    if len(users) != len(ids):
+        raise ValidationFailed({"facilitator_ids": N_("Choose active staff members.")})
+    return users
+
+
+def _session_fields(data: SessionInput) -> dict[str, Any]:
+    fields = asdict(data)
+    for name in ("topic_code", "facilitator_ids"):
+        fields.pop(name)
+    return fields
+
+
+async def create_session(
+    data: SessionInput,
+    *,
+    actor: StaffUser | None,
+    status: SessionStatus = SessionStatus.DRAFT,
+    series: Series | None = None,
+) -> Session:
+    topic = await Topic.get_or_none(code=data.topic_code)
+    if topic is None:
+        raise ValidationFailed({"topic": N_("Choose one of the options.")})
+    facilitators = await _facilitators(data.facilitator_ids)
+    async with in_transaction():
+        session = await Session.create(
+            topic=topic, series=series, status=status, **_session_fields(data)
+        )
+        if facilitators:
+            await session.facilitators.add(*facilitators)
+        await audit.record(actor, "session.create", session, {"status": status.value})
+    session.topic = topic
+    return session
+
+
+async def update_session(session: Session, data: SessionInput, *, actor: StaffUser) -> Session:
+    if session.status == SessionStatus.CANCELLED:
+        raise SessionCancelled()
+    topic = await Topic.get_or_none(code=data.topic_code)
+    if topic is None:
+        raise ValidationFailed({"topic": N_("Choose one of the options.")})
+    facilitators = await _facilitators(data.facilitator_ids)
+    async with in_transaction():
+        locked = await Session.select_for_update().get(id=session.id)
+        if data.capacity < locked.confirmed_count:
+            raise ValidationFailed(
+                {"capacity": N_("More people are already confirmed than this capacity.")}
+            )
+        for name, value in _session_fields(data).items():
+            setattr(locked, name, value)
+        locked.topic = topic
+        await locked.save()
+        await locked.facilitators.clear()
+        if facilitators:
+            await locked.facilitators.add(*facilitators)
+        await audit.record(actor, "session.update", locked)
+    locked.topic = topic
+    return locked
+
+
+async def _set_status(
+    session: Session, status: SessionStatus, *, actor: StaffUser, action: str
+) -> Session:
+    async with in_transaction():
+        locked = await Session.select_for_update().get(id=session.id)
+        if locked.status == SessionStatus.CANCELLED and status != SessionStatus.CANCELLED:
+            raise SessionCancelled()
+        if locked.status != status:
+            locked.status = status
+            await locked.save(update_fields=["status", "updated_at"])
+            await audit.record(actor, action, locked)
+    session.status = status
+    return session
+
+
+async def publish_session(session: Session, *, actor: StaffUser) -> Session:
+    return await _set_status(
+        session, SessionStatus.PUBLISHED, actor=actor, action="session.publish"
+    )
+
+
+async def unpublish_session(session: Session, *, actor: StaffUser) -> Session:
+    return await _set_status(session, SessionStatus.DRAFT, actor=actor, action="session.unpublish")
+
+
+async def cancel_session(session: Session, *, actor: StaffUser) -> Session:
+    return await _set_status(session, SessionStatus.CANCELLED, actor=actor, action="session.cancel")
+
+
+async def create_series(
+    data: SeriesInput, *, actor: StaffUser | None
+) -> tuple[Series, list[Session]]:
+    """Generate every session of a series; each can then be edited or cancelled on its own."""
+    template = data.template
+    starts = occurrences(data.rrule, template.starts_at, data.months)
+    duration = template.ends_at - template.starts_at
+    topic = await Topic.get_or_none(code=template.topic_code)
+    if topic is None:
+        raise ValidationFailed({"topic": N_("Choose one of the options.")})
+    facilitators = await _facilitators(template.facilitator_ids)
+    sessions: list[Session] = []
+    async with in_transaction():
+        series = await Series.create(
+            topic=topic,
+            title_en=template.title_en[:TITLE_MAX],
+            title_km=template.title_km[:TITLE_MAX],
+            rrule=data.rrule,
+            first_start=template.starts_at,
+            duration_minutes=int(duration.total_seconds() // 60),
+            months=data.months,
+        )
+        for start in starts:
+            shift = start - template.starts_at
+            session = await Session.create(
+                topic=topic,
+                series=series,
+                status=data.status,
+                **{
+                    **_session_fields(template),
+                    "starts_at": start,
+                    "ends_at": start + duration,
+                    "registration_opens_at": _shifted(template.registration_opens_at, shift),
+                    "registration_closes_at": _shifted(template.registration_closes_at, shift),
+                },
+            )
+            if facilitators:
+                await session.facilitators.add(*facilitators)
+            sessions.append(session)
+        await audit.record(actor, "series.create", series, {"sessions": len(sessions)})
+    return series, sessions
+
+
+def _shifted(moment: datetime | None, shift: timedelta) -> datetime | None:
+    return moment + shift if moment is not None else None

@@ -1,0 +1,167 @@
+"""Staff accounts: creating, logging in, deactivating, resetting passwords, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from tortoise.transactions import in_transaction
+
+from sala import audit
+from sala.errors import Conflict, NotFound, ValidationFailed
+from sala.i18n import N_
+from sala.models import ApiToken, Role, StaffUser
+
+PASSWORD_MIN_LENGTH = 10
+TOKEN_PREFIX = "sala_"  # noqa: S105 - a prefix, not a secret
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a wrong email costs the same time as a
+# wrong password and does not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise ValidationFailed({"password": N_("The password must have at least 10 characters.")})
+
+
+def _check_staff_fields(email: str, name: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
+        errors["email"] = N_("Enter a valid email address.")
+    if not name.strip() or len(name) > 120:
+        errors["name"] = N_("Enter a name of at most 120 characters.")
+    return errors
+
+
+async def create_staff(
+    *, email: str, name: str, role: Role, password: str, actor: StaffUser | None
+) -> StaffUser:
+    email = normalise_email(email)
+    errors = _check_staff_fields(email, name)
+    if len(password) < PASSWORD_MIN_LENGTH:
+        errors["password"] = N_("The password must have at least 10 characters.")
+    if errors:
+        raise ValidationFailed(errors)
+    async with in_transaction():
+        if await StaffUser.filter(email=email).exists():
+            raise ValidationFailed({"email": N_("A staff account with this email already exists.")})
+        user = await StaffUser.create(
+            email=email, name=name.strip(), role=role, password_hash=_hasher.hash(password)
+        )
+        await audit.record(actor, "staff.create", user, {"role": role.value})
+    return user
+
+
+async def update_staff(
+    user: StaffUser, *, name: str, role: Role, is_active: bool, actor: StaffUser
+) -> StaffUser:
+    errors = _check_staff_fields(user.email, name)
+    if errors:
+        raise ValidationFailed(errors)
+    if user.id == actor.id and (role != Role.ADMIN or not is_active):
+        raise Conflict(N_("You cannot remove your own admin role or deactivate yourself."))
+    async with in_transaction():
+        changed_access = user.role != role or user.is_active != is_active
+        user.name = name.strip()
+        user.role = role
+        user.is_active = is_active
+        if changed_access:
+            user.auth_version += 1
+        await user.save()
+        await audit.record(
+            actor, "staff.update", user, {"role": role.value, "is_active": is_active}
+        )
+    return user
+
+
+async def reset_password(user: StaffUser, *, password: str, actor: StaffUser | None) -> None:
+    """Set a new password and end every login of this account."""
+    check_new_password(password)
+    async with in_transaction():
+        user.password_hash = _hasher.hash(password)
+        user.auth_version += 1
+        await user.save(update_fields=["password_hash", "auth_version"])
+        await audit.record(actor, "staff.reset_password", user)
+
+
+async def ensure_admin(*, email: str, name: str, password: str) -> tuple[StaffUser, bool]:
+    """Create an admin, or make an existing account an active admin with this password."""
+    email = normalise_email(email)
+    user = await StaffUser.get_or_none(email=email)
+    if user is None:
+        return await create_staff(
+            email=email, name=name, role=Role.ADMIN, password=password, actor=None
+        ), True
+    check_new_password(password)
+    async with in_transaction():
+        user.name = name or user.name
+        user.role = Role.ADMIN
+        user.is_active = True
+        user.password_hash = _hasher.hash(password)
+        user.auth_version += 1
+        await user.save()
+        await audit.record(None, "staff.reset_admin", user)
+    return user, False
+
+
+async def authenticate(email: str, password: str) -> StaffUser | None:
+    """The active account with this email and password, or None. Constant work either way."""
+    user = await StaffUser.get_or_none(email=normalise_email(email))
+    stored = user.password_hash if user is not None else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.is_active:
+        return None
+    user.last_login_at = datetime.now(UTC)
+    update_fields = ["last_login_at"]
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+        update_fields.append("password_hash")
+    await user.save(update_fields=update_fields)
+    return user
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_api_token(user: StaffUser, *, label: str = "") -> str:
+    """A new bearer token for ``user``; only its hash is kept, so show it now or never."""
+    if not user.is_active:
+        raise Conflict(N_("This staff account is deactivated."))
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    async with in_transaction():
+        await ApiToken.create(user=user, token_hash=hash_token(token), label=label[:100])
+        await audit.record(user, "token.create", user, {"label": label[:100]})
+    return token
+
+
+async def user_for_token(token: str) -> StaffUser | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    api_token = (
+        await ApiToken.filter(token_hash=hash_token(token), revoked_at__isnull=True)
+        .select_related("user")
+        .first()
+    )
+    if api_token is None or not api_token.user.is_active:
+        return None
+    return api_token.user
+
+
+async def get_staff(user_id: int) -> StaffUser:
+    user = await StaffUser.get_or_none(id=user_id)
+    if user is None:
+        raise NotFound()
+    return user

@@ -1,0 +1,83 @@
+"""The application, wired in one place: every route, every middleware layer, in order."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+import events.api
+import events.routes
+import sala.api
+import sala.routes
+from events.schemas import SCHEMAS as EVENTS_SCHEMAS
+from sala import db
+from sala.config import STATIC_DIR, Settings, load_settings
+from sala.errors import SalaError
+from sala.fonts import khmer_font
+from sala.i18n import LanguageMiddleware
+from sala.openapi import build_document
+from sala.ratelimit import RateLimiter
+from sala.responses import http_error_handler, sala_error_handler, server_error_handler
+from sala.security import SecurityHeadersMiddleware
+
+STAFF_LOGIN_HOURS = 12
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        context = await db.open_database(settings)
+        try:
+            yield
+        finally:
+            await db.close_database(context)
+
+    app = Starlette(
+        routes=[
+            *sala.api.routes,
+            *sala.routes.routes,
+            *events.routes.routes,
+            *events.api.routes,
+            Route("/static/fonts/noto-sans-khmer.ttf", khmer_font, name="khmer_font"),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, hsts=settings.https),
+            Middleware(
+                LanguageMiddleware,
+                default_language=settings.default_language,
+                secure_cookie=settings.https,
+            ),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie="sala_session",
+                max_age=STAFF_LOGIN_HOURS * 3600,
+                same_site="lax",
+                https_only=settings.https,
+            ),
+        ],
+        exception_handlers={
+            SalaError: sala_error_handler,
+            HTTPException: http_error_handler,
+            Exception: server_error_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.login_limiter = RateLimiter(limit=5, window_seconds=60, enabled=settings.rate_limits)
+    app.state.openapi = build_document(
+        paths={**sala.api.openapi_paths, **events.api.openapi_paths},
+        schemas={**EVENTS_SCHEMAS},
+        base_url=settings.base_url,
+    )
+    return app

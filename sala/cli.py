@@ -1,0 +1,157 @@
+"""The ``sala`` command (also ``python -m sala``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sala import db
+from sala.config import ConfigError, Settings, load_settings
+from sala.errors import SalaError
+from sala.i18n import current_language
+
+
+def _run(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    async def main() -> Any:
+        context = await db.open_database(settings)
+        try:
+            return await work()
+        finally:
+            await db.close_database(context)
+
+    return asyncio.run(main())
+
+
+def _migrate(settings: Settings) -> None:
+    asyncio.run(db.migrate(settings))
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    _migrate(settings)
+    print("Migrations applied.")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    _migrate(settings)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"Sala is running at http://{host}:{port}  (data in {settings.data_dir})")
+    uvicorn.run(
+        "sala.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from sala import accounts
+
+    password = args.password or os.environ.get("SALA_ADMIN_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print("Give --password or set SALA_ADMIN_PASSWORD.", file=sys.stderr)
+            return 2
+        password = getpass.getpass("Password for the admin: ")
+    _migrate(settings)
+
+    async def work() -> tuple[Any, bool]:
+        return await accounts.ensure_admin(email=args.email, name=args.name, password=password)
+
+    user, created = _run(settings, work)
+    print(f"{'Created' if created else 'Updated'} admin {user.email}.")
+    return 0
+
+
+def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
+    from sala import accounts
+    from sala.models import StaffUser
+
+    _migrate(settings)
+
+    async def work() -> str | None:
+        user = await StaffUser.get_or_none(email=accounts.normalise_email(args.email))
+        if user is None:
+            return None
+        return await accounts.create_api_token(user, label=args.label or "")
+
+    token = _run(settings, work)
+    if token is None:
+        print(f"No staff account with the email {args.email}.", file=sys.stderr)
+        return 1
+    print(token)
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from events.demo import load_demo_data
+
+    _migrate(settings)
+    summary = _run(settings, load_demo_data)
+    print(summary)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "serve": cmd_serve,
+    "migrate": cmd_migrate,
+    "create-admin": cmd_create_admin,
+    "create-token": cmd_create_token,
+    "demo": cmd_demo,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sala", description="Sala: trainings of CLGBT.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="apply migrations and serve the app")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--no-worker", action="store_true", help="do not run the mail worker in this process"
+    )
+    sub.add_parser("migrate", help="apply migrations")
+    admin = sub.add_parser("create-admin", help="create or reset an admin")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", required=True)
+    admin.add_argument("--password", help="or SALA_ADMIN_PASSWORD; asked for if neither")
+    token = sub.add_parser("create-token", help="print a new API token for a staff member")
+    token.add_argument("--email", required=True)
+    token.add_argument("--label")
+    sub.add_parser("demo", help="load demo trainings to try the system")
+    return parser
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    current_language.set("en")  # messages for the operator's terminal
+    try:
+        settings = load_settings()
+        return COMMANDS[args.command](settings, args)
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    except SalaError as exc:
+        detail = "; ".join(f"{k}: {v}" for k, v in getattr(exc, "errors", {}).items())
+        print(f"Error: {exc.translated()} {detail}".strip(), file=sys.stderr)
+        return 1
+
+
+def main() -> None:
+    sys.exit(run())

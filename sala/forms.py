@@ -1,0 +1,94 @@
+"""Field parsers shared by HTML forms and JSON bodies.
+
+Each takes the raw value (a form string or a JSON value) and either returns the clean value
+or records a message id in ``errors`` under the field's name, so one pass reports every
+wrong field at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from sala.i18n import N_
+
+Errors = dict[str, str]
+
+
+class FieldReader:
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+        self.errors: Errors = {}
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def text(self, name: str, *, max_length: int, required: bool = False) -> str:
+        value = self.raw.get(name)
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            self.fail(name, N_("This must be text."))
+            return ""
+        value = value.strip()
+        if required and not value:
+            self.fail(name, N_("This field is required."))
+        elif len(value) > max_length:
+            self.fail(name, N_("This is too long."))
+        return value
+
+    def integer(self, name: str, *, minimum: int, maximum: int) -> int:
+        value = self.raw.get(name)
+        if isinstance(value, str):
+            value = value.strip()
+            if value.lstrip("-").isdigit() and len(value) < 12:
+                value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(name, N_("Enter a whole number."))
+            return minimum
+        if not minimum <= value <= maximum:
+            self.fail(name, N_("Enter a number in the allowed range."))
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], *, default: str | None = None) -> str:
+        value = self.raw.get(name)
+        if value in (None, "") and default is not None:
+            return default
+        if not isinstance(value, str) or value not in choices:
+            self.fail(name, N_("Choose one of the options."))
+            return default or choices[0]
+        return value
+
+    def url(self, name: str, *, max_length: int = 500) -> str:
+        value = self.text(name, max_length=max_length)
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                self.fail(name, N_("Enter a full web address starting with https://."))
+        return value
+
+    def moment(self, name: str, *, tz: ZoneInfo, required: bool = False) -> datetime | None:
+        """A date and time; without an offset it is read in ``tz``. Returned aware."""
+        value = self.raw.get(name)
+        if value in (None, ""):
+            if required:
+                self.fail(name, N_("This field is required."))
+            return None
+        if not isinstance(value, str) or len(value) > 40:
+            self.fail(name, N_("Enter a date and time."))
+            return None
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(name, N_("Enter a date and time."))
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=tz)
+        return parsed
+
+    def flag(self, name: str) -> bool:
+        value = self.raw.get(name)
+        return value in (True, "1", "on", "true", "yes")

@@ -1,0 +1,46 @@
+"""Reading JSON bodies and shaping JSON answers, the same way for every API route."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from sala.errors import SalaError
+from sala.i18n import N_
+
+MAX_JSON_BYTES = 1_000_000
+
+
+class InvalidJson(SalaError):
+    """The body is not a JSON object."""
+
+    code = "invalid_json"
+    message = N_("The request body must be a JSON object.")
+
+
+class BodyTooLarge(SalaError):
+    """The body is larger than any route accepts."""
+
+    status_code = 413
+    code = "body_too_large"
+    message = N_("What you sent is too large.")
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+        raise BodyTooLarge()
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise BodyTooLarge()
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidJson() from exc
+    if not isinstance(data, dict):
+        raise InvalidJson()
+    return data

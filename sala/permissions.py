@@ -1,0 +1,118 @@
+"""Who may call which route: the one place that checks it.
+
+Every endpoint is wrapped by exactly one of :func:`public`, :func:`staff_page` or
+:func:`staff_api`; ``tests/sala/test_route_access.py`` walks the route table and fails on any
+route that has none, and proves that every non-public route refuses an anonymous request.
+
+Permissions on one object (a facilitator and *their* session) are checked by the service that
+loads the object, e.g. ``events.services.get_session_for_staff``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Literal
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from sala import accounts
+from sala.errors import NotAuthenticated, PermissionDenied
+from sala.models import Role, StaffUser
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+Access = Literal["public", "staff_page", "staff_api"]
+
+SESSION_USER_KEY = "staff"
+
+
+def access_of(endpoint: object) -> Access | None:
+    return getattr(endpoint, "sala_access", None)
+
+
+def public(endpoint: Endpoint) -> Endpoint:
+    endpoint.sala_access = "public"  # type: ignore[attr-defined]
+    return endpoint
+
+
+def staff_page(*roles: Role) -> Callable[[Endpoint], Endpoint]:
+    """An HTML staff page: no login redirects to the login page; a wrong role is a 403."""
+
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def wrapper(request: Request) -> Response:
+            user = await user_from_login(request)
+            if user is None:
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                login = request.url_for("staff:login").include_query_params(next=target)
+                return RedirectResponse(str(login.path) + "?" + login.query, status_code=303)
+            _check_role(user, roles)
+            request.state.user = user
+            return await endpoint(request)
+
+        wrapper.sala_access = "staff_page"  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def staff_api(*roles: Role) -> Callable[[Endpoint], Endpoint]:
+    """A JSON staff route: needs ``Authorization: Bearer <token>``; 401 without, 403 wrong role."""
+
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def wrapper(request: Request) -> Response:
+            user = await user_from_token(request)
+            if user is None:
+                raise NotAuthenticated()
+            _check_role(user, roles)
+            request.state.user = user
+            return await endpoint(request)
+
+        wrapper.sala_access = "staff_api"  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def _check_role(user: StaffUser, roles: tuple[Role, ...]) -> None:
+    if roles and user.role not in roles:
+        raise PermissionDenied()
+
+
+async def user_from_login(request: Request) -> StaffUser | None:
+    """The staff member of this browser session, if their login is still valid."""
+    data = request.session.get(SESSION_USER_KEY)
+    if not isinstance(data, dict):
+        return None
+    user = await StaffUser.get_or_none(id=data.get("id"), is_active=True)
+    if user is None or user.auth_version != data.get("v"):
+        request.session.pop(SESSION_USER_KEY, None)
+        return None
+    return user
+
+
+async def user_from_token(request: Request) -> StaffUser | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return await accounts.user_for_token(token.strip())
+
+
+def log_in(request: Request, user: StaffUser) -> None:
+    # A fresh session on login: nothing from before the login survives (session fixation).
+    request.session.clear()
+    request.session[SESSION_USER_KEY] = {"id": user.id, "v": user.auth_version}
+
+
+def log_out(request: Request) -> None:
+    request.session.clear()
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths are followed after login."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return quote(target, safe="/?=&%-_.~")
+    return default

@@ -1,0 +1,42 @@
+"""Per-key sliding-window limits (login attempts, later registrations).
+
+Counted in the memory of each process: with several app processes a client gets at most
+``limit × processes`` tries. That is enough to stop password guessing; see ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+
+class RateLimiter:
+    def __init__(self, *, limit: int, window_seconds: float, enabled: bool = True) -> None:
+        if limit < 1 or window_seconds <= 0:
+            raise ValueError("limit and window_seconds must be positive")
+        self.limit = limit
+        self.window = window_seconds
+        self.enabled = enabled
+        self._hits: dict[str, deque[float]] = {}
+
+    def hit(self, *keys: str) -> bool:
+        """Count one attempt for each key; False when any key is already over its limit."""
+        if not self.enabled:
+            return True
+        now = time.monotonic()
+        allowed = True
+        for key in keys:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                allowed = False
+            else:
+                hits.append(now)
+        if len(self._hits) > 50_000:
+            self._forget_idle(now)
+        return allowed
+
+    def _forget_idle(self, now: float) -> None:
+        for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
+            del self._hits[key]
