@@ -16,14 +16,16 @@ ALLOWED_FREQUENCIES = (WEEKLY, MONTHLY)
 
 
 def occurrences(rrule: str, first_start: datetime, months: int) -> list[datetime]:
-    """Start times (aware, in ``first_start``'s zone) from ``first_start`` for ``months`` months.
+    """Start times (aware, in ``first_start``'s zone) from ``first_start`` through ``months``
+    calendar months, counting the first session's month as the first.
 
     The rule runs on wall-clock time, so "09:00 every first Saturday" stays 09:00 across
     daylight-saving changes in zones that have them.
     """
     zone = first_start.tzinfo
     local_start = first_start.replace(tzinfo=None)
-    end = local_start + relativedelta(months=months)
+    month_start = local_start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = month_start + relativedelta(months=months)
     try:
         rule = rrulestr(rrule, dtstart=local_start, forceset=False, ignoretz=True)
         freq = rule._freq  # type: ignore[union-attr]

@@ -1,0 +1,148 @@
+"""Test set-up: every test gets a fresh, migrated database and the app with its lifespan running.
+
+The suite runs on SQLite always and, when ``SALA_TEST_POSTGRES_URL`` points at a PostgreSQL
+server (``postgres://user:password@host:port/database``), a second time on PostgreSQL: the
+``backend`` fixture is parametrised, so each test id ends in ``[sqlite]`` or ``[postgres]``.
+
+Migrations run once per backend into a template (a file for SQLite, a template database for
+PostgreSQL); each test starts from a copy of it, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+from sala import db
+from sala.app import create_app
+from sala.config import Settings, load_settings
+
+POSTGRES_URL = os.environ.get("SALA_TEST_POSTGRES_URL", "")
+TEST_SECRET = "test-secret-key-not-for-production-0123456789"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if POSTGRES_URL:
+        return f"databases: SQLite and PostgreSQL ({_redacted(POSTGRES_URL)})"
+    return "databases: SQLite only (set SALA_TEST_POSTGRES_URL to run again on PostgreSQL)"
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}:{parts.port or 5432}{parts.path}"
+
+
+def make_settings(data_dir: Path, database_url: str, **overrides: str) -> Settings:
+    env = {
+        "SALA_DATA_DIR": str(data_dir),
+        "SALA_DATABASE_URL": database_url,
+        "SALA_SECRET_KEY": TEST_SECRET,
+        "SALA_BASE_URL": "http://testserver",
+        **overrides,
+    }
+    return load_settings(env)
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def _postgres_admin(statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://", 1))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@dataclass
+class Backend:
+    name: str
+    template: str  # SQLite: template file path; PostgreSQL: template database name
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        folder = tmp_path_factory.mktemp("sqlite-template")
+        path = folder / "template.sqlite3"
+        asyncio.run(db.migrate(make_settings(folder, f"sqlite://{path}")))
+        yield Backend("sqlite", str(path))
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL run skipped: SALA_TEST_POSTGRES_URL is not set")
+    template = f"sala_template_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_postgres_admin(f'CREATE DATABASE "{template}"'))
+    folder = tmp_path_factory.mktemp("pg-template")
+    asyncio.run(db.migrate(make_settings(folder, _with_database(POSTGRES_URL, template))))
+    yield Backend("postgres", template)
+    asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{template}"'))
+
+
+@pytest.fixture
+async def database_url(backend: Backend, tmp_path: Path) -> AsyncIterator[str]:
+    if backend.name == "sqlite":
+        path = tmp_path / "sala.sqlite3"
+        shutil.copy(backend.template, path)
+        yield f"sqlite://{path}"
+        return
+    name = f"sala_test_{uuid.uuid4().hex[:12]}"
+    await _postgres_admin(f'CREATE DATABASE "{name}" TEMPLATE "{backend.template}"')
+    yield _with_database(POSTGRES_URL, name)
+    await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    # Tortoise caches each model's SQL per connection *name*; both backends are "default" here,
+    # so a PostgreSQL test must not reuse the SQLite placeholders of the test before it.
+    EXECUTOR_CACHE.clear()
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(app) as http:
+        yield http
+
+
+def _client(app: Starlette, **headers: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://testserver",
+        headers={"accept-language": "en", **headers},
+    )
+
+
+@pytest.fixture
+def new_client(app: Starlette):  # type: ignore[no-untyped-def]
+    """Another browser: its own cookies."""
+
+    def make(**headers: str) -> httpx.AsyncClient:
+        return _client(app, **headers)
+
+    return make
