@@ -14,9 +14,11 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -36,6 +38,11 @@ def pytest_report_header(config: pytest.Config) -> str:
     if POSTGRES_URL:
         return f"databases: SQLite and PostgreSQL ({_redacted(POSTGRES_URL)})"
     return "databases: SQLite only (set SALA_TEST_POSTGRES_URL to run again on PostgreSQL)"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: the fast tests report first, and no Playwright loop precedes them."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 
 
 def _redacted(url: str) -> str:
@@ -70,6 +77,12 @@ async def _postgres_admin(statement: str) -> None:
         await connection.close()
 
 
+def _run_outside_any_loop(work: Coroutine[Any, Any, Any]) -> Any:
+    """Run set-up work on a fresh loop in its own thread, whatever loop the caller is in."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
 @dataclass
 class Backend:
     name: str
@@ -83,17 +96,17 @@ def backend(
     if request.param == "sqlite":
         folder = tmp_path_factory.mktemp("sqlite-template")
         path = folder / "template.sqlite3"
-        asyncio.run(db.migrate(make_settings(folder, f"sqlite://{path}")))
+        _run_outside_any_loop(db.migrate(make_settings(folder, f"sqlite://{path}")))
         yield Backend("sqlite", str(path))
         return
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL run skipped: SALA_TEST_POSTGRES_URL is not set")
     template = f"sala_template_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_postgres_admin(f'CREATE DATABASE "{template}"'))
+    _run_outside_any_loop(_postgres_admin(f'CREATE DATABASE "{template}"'))
     folder = tmp_path_factory.mktemp("pg-template")
-    asyncio.run(db.migrate(make_settings(folder, _with_database(POSTGRES_URL, template))))
+    _run_outside_any_loop(db.migrate(make_settings(folder, _with_database(POSTGRES_URL, template))))
     yield Backend("postgres", template)
-    asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{template}"'))
+    _run_outside_any_loop(_postgres_admin(f'DROP DATABASE IF EXISTS "{template}"'))
 
 
 @pytest.fixture

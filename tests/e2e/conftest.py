@@ -129,9 +129,13 @@ def sala_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             server.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright (sync API)."""
+    """Debian's Chromium, headless, driven by Playwright (sync API).
+
+    Module-scoped on purpose: Playwright's sync API keeps an asyncio loop running in the main
+    thread while it is open, which would break every async test that ran after it.
+    """
     if not CHROMIUM.exists():
         missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
