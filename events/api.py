@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from events import services
-from events.forms import parse_series, parse_session, session_values
+from events.forms import session_values
 from events.models import Audience, Session
 from events.routes import month_filter
 from events.schemas import session_json, topic_json
@@ -63,10 +63,8 @@ async def get_session(request: Request) -> Response:
 @staff_api(Role.ADMIN)
 async def create_session(request: Request) -> Response:
     settings = request.app.state.settings
-    data = parse_session(
-        await read_json_object(request),
-        default_timezone=settings.timezone,
-        topic_codes=await services.topic_codes(),
+    data = await services.session_input(
+        await read_json_object(request), default_timezone=settings.timezone
     )
     session = await services.create_session(data, actor=request.state.user)
     return _session_answer(request, session, status_code=201)
@@ -82,19 +80,13 @@ async def update_session(request: Request) -> Response:
     values: dict[str, Any] = {**session_values(session), **payload}
     if "venue" in payload:
         values.pop("venue_name")
-    data = parse_session(
-        values, default_timezone=settings.timezone, topic_codes=await services.topic_codes()
-    )
+    data = await services.session_input(values, default_timezone=settings.timezone)
     session = await services.update_session(session, data, actor=request.state.user)
     return _session_answer(request, session)
 
 
 def _status_change(action: str) -> Any:
-    change = {
-        "publish": services.publish_session,
-        "unpublish": services.unpublish_session,
-        "cancel": services.cancel_session,
-    }[action]
+    change = services.STATUS_ACTIONS[action]
 
     @staff_api(Role.ADMIN)
     async def endpoint(request: Request) -> Response:
@@ -110,10 +102,8 @@ def _status_change(action: str) -> Any:
 @staff_api(Role.ADMIN)
 async def create_series(request: Request) -> Response:
     settings = request.app.state.settings
-    data = parse_series(
-        await read_json_object(request),
-        default_timezone=settings.timezone,
-        topic_codes=await services.topic_codes(),
+    data = await services.series_input(
+        await read_json_object(request), default_timezone=settings.timezone
     )
     series, sessions = await services.create_series(data, actor=request.state.user)
     base_url = settings.base_url
@@ -141,7 +131,7 @@ routes = [
             methods=["POST"],
             name=f"api:session_{action}",
         )
-        for action in ("publish", "unpublish", "cancel")
+        for action in services.STATUS_ACTIONS
     ),
     Route("/api/v1/series", create_series, methods=["POST"], name="api:series_create"),
 ]
@@ -191,7 +181,7 @@ openapi_paths: dict[str, dict[str, Any]] = {
                 parameters=[_SESSION_ID],
             )
         }
-        for action in ("publish", "unpublish", "cancel")
+        for action in services.STATUS_ACTIONS
     },
     "/api/v1/series": {
         "post": operation(

@@ -25,8 +25,8 @@ from starlette.routing import Route
 
 from events import services
 from events.calendar import calendar_bytes
-from events.forms import parse_series, parse_session, session_values
-from events.models import Audience, SessionStatus
+from events.forms import session_values
+from events.models import Audience, Session, SessionStatus
 from sala.csrf import read_form
 from sala.errors import ValidationFailed
 from sala.i18n import gettext
@@ -117,6 +117,18 @@ async def _form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[
     }
 
 
+async def _render_session_form(
+    request: Request, values: dict[str, Any], errors: dict[str, str], *, session: Session | None
+) -> Response:
+    context = await _form_context(values, errors)
+    return render(
+        request,
+        "events/staff_session_form.html",
+        {**context, "session": session},
+        status_code=422 if errors else 200,
+    )
+
+
 @staff_page()
 async def staff_sessions(request: Request) -> Response:
     include_past = request.query_params.get("past") == "1"
@@ -142,24 +154,14 @@ async def staff_session_new(request: Request) -> Response:
     if request.method == "POST":
         values = _form_values(await read_form(request))
         try:
-            data = parse_session(
-                values,
-                default_timezone=settings.timezone,
-                topic_codes=await services.topic_codes(),
-            )
+            data = await services.session_input(values, default_timezone=settings.timezone)
             session = await services.create_session(data, actor=request.state.user)
         except ValidationFailed as exc:
             errors = exc.translated_errors()
         else:
             url = request.url_for("staff:session", session_id=session.id)
             return RedirectResponse(url.path, status_code=303)
-    context = await _form_context(values, errors)
-    return render(
-        request,
-        "events/staff_session_form.html",
-        {**context, "session": None},
-        status_code=422 if errors else 200,
-    )
+    return await _render_session_form(request, values, errors, session=None)
 
 
 @staff_page(Role.ADMIN)
@@ -173,32 +175,18 @@ async def staff_session_edit(request: Request) -> Response:
     if request.method == "POST":
         values = _form_values(await read_form(request))
         try:
-            data = parse_session(
-                values,
-                default_timezone=settings.timezone,
-                topic_codes=await services.topic_codes(),
-            )
+            data = await services.session_input(values, default_timezone=settings.timezone)
             await services.update_session(session, data, actor=request.state.user)
         except ValidationFailed as exc:
             errors = exc.translated_errors()
         else:
             url = request.url_for("staff:session", session_id=session.id)
             return RedirectResponse(url.path, status_code=303)
-    context = await _form_context(values, errors)
-    return render(
-        request,
-        "events/staff_session_form.html",
-        {**context, "session": session},
-        status_code=422 if errors else 200,
-    )
+    return await _render_session_form(request, values, errors, session=session)
 
 
 def _status_action(action: str) -> Any:
-    change = {
-        "publish": services.publish_session,
-        "unpublish": services.unpublish_session,
-        "cancel": services.cancel_session,
-    }[action]
+    change = services.STATUS_ACTIONS[action]
 
     @staff_page(Role.ADMIN)
     async def endpoint(request: Request) -> Response:
@@ -229,11 +217,7 @@ async def staff_series_new(request: Request) -> Response:
     if request.method == "POST":
         values = _form_values(await read_form(request))
         try:
-            data = parse_series(
-                values,
-                default_timezone=settings.timezone,
-                topic_codes=await services.topic_codes(),
-            )
+            data = await services.series_input(values, default_timezone=settings.timezone)
             _series, sessions = await services.create_series(data, actor=request.state.user)
         except ValidationFailed as exc:
             errors = exc.translated_errors()
@@ -267,7 +251,13 @@ async def staff_topic_edit(request: Request) -> Response:
             "is_active": form.get("is_active") == "on",
         }
         try:
-            await services.update_topic(topic, **values, actor=request.state.user)  # type: ignore[arg-type]
+            await services.update_topic(
+                topic,
+                name_en=str(values["name_en"]),
+                name_km=str(values["name_km"]),
+                is_active=bool(values["is_active"]),
+                actor=request.state.user,
+            )
         except ValidationFailed as exc:
             errors = exc.translated_errors()
         else:
@@ -303,7 +293,7 @@ routes = [
             methods=["POST"],
             name=f"staff:session_{action}",
         )
-        for action in ("publish", "unpublish", "cancel")
+        for action in services.STATUS_ACTIONS
     ),
     Route("/staff/series/new", staff_series_new, methods=["GET", "POST"], name="staff:series_new"),
     Route("/staff/topics", staff_topics, name="staff:topics"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from events.errors import SessionCancelled, SessionNotFound, TopicNotFound
-from events.forms import SeriesInput, SessionInput
+from events.forms import SeriesInput, SessionInput, parse_series, parse_session
 from events.models import TITLE_MAX, Audience, Series, Session, SessionStatus, Topic
 from events.series import occurrences
 from sala import audit
@@ -30,6 +31,15 @@ async def list_topics(*, active_only: bool = False) -> list[Topic]:
 
 async def topic_codes() -> set[str]:
     return set(await Topic.filter(is_active=True).values_list("code", flat=True))  # type: ignore[arg-type]
+
+
+async def session_input(raw: Mapping[str, Any], *, default_timezone: str) -> SessionInput:
+    """Validate raw form or JSON values of a session against the active topics."""
+    return parse_session(raw, default_timezone=default_timezone, topic_codes=await topic_codes())
+
+
+async def series_input(raw: Mapping[str, Any], *, default_timezone: str) -> SeriesInput:
+    return parse_series(raw, default_timezone=default_timezone, topic_codes=await topic_codes())
 
 
 async def get_topic(topic_id: int) -> Topic:
@@ -241,6 +251,14 @@ async def unpublish_session(session: Session, *, actor: StaffUser) -> Session:
 
 async def cancel_session(session: Session, *, actor: StaffUser) -> Session:
     return await _set_status(session, SessionStatus.CANCELLED, actor=actor, action="session.cancel")
+
+
+# The status buttons of the staff page and the API actions, by the name in their URL.
+STATUS_ACTIONS = {
+    "publish": publish_session,
+    "unpublish": unpublish_session,
+    "cancel": cancel_session,
+}
 
 
 async def create_series(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Literal
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -114,5 +113,5 @@ def log_out(request: Request) -> None:
 def safe_next(target: str | None, default: str) -> str:
     """Only same-site paths are followed after login."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return quote(target, safe="/?=&%-_.~")
+        return target
     return default

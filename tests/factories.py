@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from events import services as events
-from events.forms import parse_session
 from events.models import Session, SessionStatus
 from sala import accounts
 from sala.models import Role, StaffUser
@@ -94,7 +93,5 @@ async def make_session(
 ) -> Session:
     fields = session_fields(**overrides)
     fields["facilitator_ids"] = [f.id for f in facilitators]
-    data = parse_session(
-        fields, default_timezone="Asia/Phnom_Penh", topic_codes=await events.topic_codes()
-    )
+    data = await events.session_input(fields, default_timezone="Asia/Phnom_Penh")
     return await events.create_session(data, actor=actor, status=status)
