@@ -81,7 +81,9 @@ async def update_session(request: Request) -> Response:
     if "venue" in payload:
         values.pop("venue_name")
     data = await services.session_input(values, default_timezone=settings.timezone)
-    session = await services.update_session(session, data, actor=request.state.user)
+    session = await services.update_session(
+        session, data, actor=request.state.user, settings=settings
+    )
     return _session_answer(request, session)
 
 
@@ -93,7 +95,10 @@ def _status_change(action: str) -> Any:
         session = await services.get_session_for_staff(
             request.state.user, request.path_params["session_id"]
         )
-        return _session_answer(request, await change(session, actor=request.state.user))
+        return _session_answer(
+            request,
+            await change(session, actor=request.state.user, settings=request.app.state.settings),
+        )
 
     endpoint.__name__ = f"{action}_session"
     return endpoint

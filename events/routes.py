@@ -23,12 +23,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from attendees.forms import parse_registration
+from attendees.limits import registration_allowed
+from attendees.manage import manage_url
+from attendees.models import RegistrationSource, Sector
+from attendees.registration import register, registration_window
 from events import services
 from events.calendar import calendar_bytes
 from events.forms import session_values
 from events.models import Audience, Session, SessionStatus
 from sala.csrf import read_form
-from sala.errors import ValidationFailed
+from sala.errors import RateLimited, SalaError, ValidationFailed
 from sala.i18n import gettext
 from sala.models import Role, StaffUser
 from sala.permissions import public, staff_page
@@ -73,8 +78,58 @@ async def home(request: Request) -> Response:
 
 @public
 async def session_page(request: Request) -> Response:
+    """The training's page, with its registration form (GET shows it, POST registers)."""
+    settings = request.app.state.settings
     session = await services.get_public_session(request.path_params["session_id"])
-    return render(request, "events/session.html", {"session": session})
+    values: dict[str, Any] = {
+        "language": request.state.language,
+        "invitation_code": request.query_params.get("invitation", "")[:32],
+    }
+    errors: dict[str, str] = {}
+    form_error: str | None = None
+    if request.method == "POST":
+        form = await read_form(request)
+        values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+        if values.get("website"):  # the honeypot: only bots fill a field nobody can see
+            return render(request, "attendees/honeypot.html", {"session": session})
+        if not registration_allowed(request, values):
+            form_error = gettext(RateLimited.message)
+            status = 429
+        else:
+            try:
+                data = parse_registration(values, default_language=request.state.language)
+                outcome = await register(
+                    session.id, data, source=RegistrationSource.FORM, settings=settings
+                )
+            except ValidationFailed as exc:
+                errors, form_error, status = exc.translated_errors(), exc.translated(), 422
+            except SalaError as exc:
+                form_error, status = exc.translated(), exc.status_code
+            else:
+                url = manage_url(outcome.registration, settings)
+                return RedirectResponse(url.removeprefix(settings.base_url), status_code=303)
+        return render(
+            request,
+            "events/session.html",
+            _session_page_context(session, values, errors, form_error),
+            status_code=status,
+        )
+    return render(
+        request, "events/session.html", _session_page_context(session, values, errors, form_error)
+    )
+
+
+def _session_page_context(
+    session: Session, values: dict[str, Any], errors: dict[str, str], form_error: str | None
+) -> dict[str, Any]:
+    return {
+        "session": session,
+        "window": registration_window(session),
+        "values": values,
+        "errors": errors,
+        "form_error": form_error,
+        "sectors": list(Sector),
+    }
 
 
 @public
@@ -176,7 +231,9 @@ async def staff_session_edit(request: Request) -> Response:
         values = _form_values(await read_form(request))
         try:
             data = await services.session_input(values, default_timezone=settings.timezone)
-            await services.update_session(session, data, actor=request.state.user)
+            await services.update_session(
+                session, data, actor=request.state.user, settings=settings
+            )
         except ValidationFailed as exc:
             errors = exc.translated_errors()
         else:
@@ -194,7 +251,7 @@ def _status_action(action: str) -> Any:
         session = await services.get_session_for_staff(
             request.state.user, request.path_params["session_id"]
         )
-        await change(session, actor=request.state.user)
+        await change(session, actor=request.state.user, settings=request.app.state.settings)
         url = request.url_for("staff:session", session_id=session.id)
         return RedirectResponse(url.path, status_code=303)
 
@@ -272,7 +329,7 @@ async def staff_topic_edit(request: Request) -> Response:
 
 routes = [
     Route("/", home, name="home"),
-    Route("/sessions/{session_id:int}", session_page, name="session"),
+    Route("/sessions/{session_id:int}", session_page, methods=["GET", "POST"], name="session"),
     Route("/sessions/{session_id:int}/calendar.ics", session_ics, name="session_ics"),
     Route("/calendar.ics", calendar_feed, name="calendar_feed"),
     Route("/staff/sessions", staff_sessions, name="staff:sessions"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
+from attendees.registration import notify_session_cancelled, promote_from_waitlist
 from events.errors import SessionCancelled, SessionNotFound, TopicNotFound
 from events.forms import SeriesInput, SessionInput, parse_series, parse_session
 from events.models import TITLE_MAX, Audience, Series, Session, SessionStatus, Topic
 from events.series import occurrences
-from sala import audit
+from sala import audit, db
+from sala.config import Settings
 from sala.errors import PermissionDenied, ValidationFailed
 from sala.i18n import N_
 from sala.models import Role, StaffUser
@@ -199,15 +201,19 @@ async def create_session(
     return session
 
 
-async def update_session(session: Session, data: SessionInput, *, actor: StaffUser) -> Session:
+async def update_session(
+    session: Session, data: SessionInput, *, actor: StaffUser, settings: Settings
+) -> Session:
+    """Change a session. Raising the capacity promotes people from the waitlist at once."""
     if session.status == SessionStatus.CANCELLED:
         raise SessionCancelled()
     topic = await Topic.get_or_none(code=data.topic_code)
     if topic is None:
         raise ValidationFailed({"topic": N_("Choose one of the options.")})
     facilitators = await _facilitators(data.facilitator_ids)
-    async with in_transaction():
-        locked = await Session.select_for_update().get(id=session.id)
+    async with in_transaction() as connection:
+        await db.lock_row(connection, "session", session.id)
+        locked = await Session.get(id=session.id)
         if data.capacity < locked.confirmed_count:
             raise ValidationFailed(
                 {"capacity": N_("More people are already confirmed than this capacity.")}
@@ -220,41 +226,52 @@ async def update_session(session: Session, data: SessionInput, *, actor: StaffUs
         if facilitators:
             await locked.facilitators.add(*facilitators)
         await audit.record(actor, "session.update", locked)
+        promoted = await promote_from_waitlist(locked.id, settings=settings)
     locked.topic = topic
+    locked.confirmed_count += len(promoted)
     return locked
 
 
+_STATUS_AUDIT = {
+    SessionStatus.PUBLISHED: "session.publish",
+    SessionStatus.DRAFT: "session.unpublish",
+    SessionStatus.CANCELLED: "session.cancel",
+}
+
+
 async def _set_status(
-    session: Session, status: SessionStatus, *, actor: StaffUser, action: str
+    session: Session, status: SessionStatus, *, actor: StaffUser, settings: Settings
 ) -> Session:
-    async with in_transaction():
-        locked = await Session.select_for_update().get(id=session.id)
+    async with in_transaction() as connection:
+        await db.lock_row(connection, "session", session.id)
+        locked = await Session.get(id=session.id)
         if locked.status == SessionStatus.CANCELLED and status != SessionStatus.CANCELLED:
             raise SessionCancelled()
         if locked.status != status:
             locked.status = status
             await locked.save(update_fields=["status", "updated_at"])
-            await audit.record(actor, action, locked)
+            await audit.record(actor, _STATUS_AUDIT[status], locked)
+            if status == SessionStatus.CANCELLED:
+                await notify_session_cancelled(locked.id, settings=settings)
     session.status = status
     return session
 
 
-async def publish_session(session: Session, *, actor: StaffUser) -> Session:
-    return await _set_status(
-        session, SessionStatus.PUBLISHED, actor=actor, action="session.publish"
-    )
+async def publish_session(session: Session, *, actor: StaffUser, settings: Settings) -> Session:
+    return await _set_status(session, SessionStatus.PUBLISHED, actor=actor, settings=settings)
 
 
-async def unpublish_session(session: Session, *, actor: StaffUser) -> Session:
-    return await _set_status(session, SessionStatus.DRAFT, actor=actor, action="session.unpublish")
+async def unpublish_session(session: Session, *, actor: StaffUser, settings: Settings) -> Session:
+    return await _set_status(session, SessionStatus.DRAFT, actor=actor, settings=settings)
 
 
-async def cancel_session(session: Session, *, actor: StaffUser) -> Session:
-    return await _set_status(session, SessionStatus.CANCELLED, actor=actor, action="session.cancel")
+async def cancel_session(session: Session, *, actor: StaffUser, settings: Settings) -> Session:
+    """Cancel a session; everyone confirmed or waiting is told by email."""
+    return await _set_status(session, SessionStatus.CANCELLED, actor=actor, settings=settings)
 
 
 # The status buttons of the staff page and the API actions, by the name in their URL.
-STATUS_ACTIONS = {
+STATUS_ACTIONS: dict[str, Callable[..., Awaitable[Session]]] = {
     "publish": publish_session,
     "unpublish": unpublish_session,
     "cancel": cancel_session,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -12,10 +13,15 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+import attendees.api
+import attendees.emails  # registers the mail composers and the reminder job
+import attendees.routes
 import events.api
 import events.routes
 import sala.api
 import sala.routes
+from attendees.limits import registration_limiters
+from attendees.schemas import SCHEMAS as ATTENDEES_SCHEMAS
 from events.schemas import SCHEMAS as EVENTS_SCHEMAS
 from sala import db
 from sala.config import STATIC_DIR, Settings, load_settings
@@ -26,6 +32,7 @@ from sala.openapi import build_document
 from sala.ratelimit import RateLimiter
 from sala.responses import http_error_handler, sala_error_handler, server_error_handler
 from sala.security import SecurityHeadersMiddleware
+from sala.worker import run_forever
 
 STAFF_LOGIN_HOURS = 12
 
@@ -36,9 +43,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         context = await db.open_database(settings)
+        stop = asyncio.Event()
+        worker = (
+            asyncio.create_task(run_forever(settings, stop), name="sala-worker")
+            if settings.mail_worker
+            else None
+        )
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                await worker
             await db.close_database(context)
 
     app = Starlette(
@@ -47,6 +63,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *sala.routes.routes,
             *events.routes.routes,
             *events.api.routes,
+            *attendees.routes.routes,
+            *attendees.api.routes,
             Route("/static/fonts/noto-sans-khmer.ttf", khmer_font, name="khmer_font"),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
@@ -75,9 +93,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.login_limiter = RateLimiter(limit=5, window_seconds=60, enabled=settings.rate_limits)
+    app.state.registration_limiters = registration_limiters(enabled=settings.rate_limits)
     app.state.openapi = build_document(
-        paths={**sala.api.openapi_paths, **events.api.openapi_paths},
-        schemas={**EVENTS_SCHEMAS},
+        paths={
+            **sala.api.openapi_paths,
+            **events.api.openapi_paths,
+            **attendees.api.openapi_paths,
+        },
+        schemas={**EVENTS_SCHEMAS, **ATTENDEES_SCHEMAS},
         base_url=settings.base_url,
     )
     return app

@@ -41,6 +41,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     _migrate(settings)
+    if args.no_worker:
+        os.environ["SALA_MAIL_WORKER"] = "off"  # read by every app process uvicorn starts
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"Sala is running at http://{host}:{port}  (data in {settings.data_dir})")
@@ -56,6 +58,29 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         proxy_headers=True,
         log_level="info",
     )
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Only the background worker: mail and reminders, for set-ups with several app servers."""
+    import signal
+
+    import sala.app  # noqa: F401 - loads every package's mail composers and periodic jobs
+    from sala.worker import run_forever
+
+    _migrate(settings)
+    if not settings.smtp_host:
+        print("SALA_SMTP_HOST is not set: mail stays in the outbox; reminders are still queued.")
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        print("Sala worker running. Ctrl+C stops it.")
+        await run_forever(settings, stop)
+
+    _run(settings, work)
     return 0
 
 
@@ -113,6 +138,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "create-admin": cmd_create_admin,
     "create-token": cmd_create_token,
     "demo": cmd_demo,
+    "worker": cmd_worker,
 }
 
 
@@ -135,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--email", required=True)
     token.add_argument("--label")
     sub.add_parser("demo", help="load demo trainings to try the system")
+    sub.add_parser("worker", help="run only the mail and reminder worker")
     return parser
 
 

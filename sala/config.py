@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("km", "en")
@@ -38,6 +39,9 @@ class Settings:
     smtp_tls: str = "none"
     mail_from: str = "Sala <sala@localhost>"
     rate_limits: bool = True
+    discreet_mail: bool = True
+    mail_worker: bool = True
+    reminder_hours: int = 24
     organisation_name: str = "CLGBT"
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -52,6 +56,11 @@ class Settings:
     @property
     def https(self) -> bool:
         return self.base_url.startswith("https://")
+
+    @property
+    def domain(self) -> str:
+        """The host name of the base URL, for Message-IDs and calendar UIDs."""
+        return urlsplit(self.base_url).hostname or "localhost"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -80,10 +89,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if smtp_tls not in SMTP_TLS_MODES:
         raise ConfigError("SALA_SMTP_TLS must be none, starttls or tls")
 
-    rate_limits = (env.get("SALA_RATE_LIMITS") or "on").lower()
-    if rate_limits not in ("on", "off"):
-        raise ConfigError("SALA_RATE_LIMITS must be on or off")
-
     base_url = (env.get("SALA_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError("SALA_BASE_URL must start with http:// or https://")
@@ -103,11 +108,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_password=env.get("SALA_SMTP_PASSWORD") or None,
         smtp_tls=smtp_tls,
         mail_from=env.get("SALA_MAIL_FROM") or "Sala <sala@localhost>",
-        rate_limits=rate_limits == "on",
+        rate_limits=_switch(env, "SALA_RATE_LIMITS", default=True),
+        discreet_mail=_switch(env, "SALA_DISCREET_MAIL", default=True),
+        mail_worker=_switch(env, "SALA_MAIL_WORKER", default=True),
+        reminder_hours=_int(env, "SALA_REMINDER_HOURS", 24, maximum=24 * 14),
     )
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, maximum: int = 65535) -> int:
     raw = env.get(name)
     if not raw:
         return default
@@ -115,9 +123,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
-    if not 0 < value < 65536:
-        raise ConfigError(f"{name} must be between 1 and 65535")
+    if not 0 < value <= maximum:
+        raise ConfigError(f"{name} must be between 1 and {maximum}")
     return value
+
+
+def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = (env.get(name) or ("on" if default else "off")).lower()
+    if raw not in ("on", "off"):
+        raise ConfigError(f"{name} must be on or off")
+    return raw == "on"
 
 
 def _stored_secret_key(data_dir: Path) -> str:

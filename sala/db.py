@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as run_migrations
 
 from sala.config import Settings
 
-# A package joins here with its first model (attendees, curricula: next issues).
-APPS = ("sala", "events")
+# A package joins here with its first model (curricula: a later issue).
+APPS = ("sala", "events", "attendees")
 
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:
@@ -62,3 +63,17 @@ async def ping() -> bool:
 # For ``tortoise -c sala.db.MIGRATIONS_CONFIG makemigrations``: the autodetector reads the
 # committed migration files, not a database, so an in-memory one will do.
 MIGRATIONS_CONFIG = config_for_url("sqlite://:memory:")
+
+
+async def lock_row(connection: BaseDBAsyncClient, table: str, row_id: int) -> None:
+    """Make the current transaction the only writer of one row until it ends.
+
+    PostgreSQL: ``SELECT … FOR UPDATE``. SQLite: a no-op write, which takes the database's
+    write lock at once — BEGIN is deferred there, and a transaction that reads first and
+    writes later can fail with "database is locked" when another process got there first.
+    """
+    if connection.capabilities.dialect == "sqlite":
+        statement = f'UPDATE "{table}" SET id = id WHERE id = ?'  # noqa: S608 - our table names
+    else:
+        statement = f'SELECT id FROM "{table}" WHERE id = $1 FOR UPDATE'  # noqa: S608
+    await connection.execute_query(statement, [row_id])

@@ -18,6 +18,17 @@ from sala.i18n import N_
 Errors = dict[str, str]
 
 
+def _has_control_characters(value: str, *, allow_newlines: bool) -> bool:
+    """Control characters (CR and LF among them) never belong in a one-line field: in an
+    email header they would let someone add headers of their own."""
+    allowed = "\n\r\t" if allow_newlines else ""
+    return any(
+        (ord(char) < 32 or 0x7F <= ord(char) < 0xA0 or char in "\u2028\u2029")
+        and char not in allowed
+        for char in value
+    )
+
+
 class FieldReader:
     def __init__(self, raw: Mapping[str, Any]) -> None:
         self.raw = raw
@@ -26,7 +37,9 @@ class FieldReader:
     def fail(self, name: str, message: str) -> None:
         self.errors.setdefault(name, message)
 
-    def text(self, name: str, *, max_length: int, required: bool = False) -> str:
+    def text(
+        self, name: str, *, max_length: int, required: bool = False, multiline: bool = False
+    ) -> str:
         value = self.raw.get(name)
         if value is None:
             value = ""
@@ -34,6 +47,9 @@ class FieldReader:
             self.fail(name, N_("This must be text."))
             return ""
         value = value.strip()
+        if _has_control_characters(value, allow_newlines=multiline):
+            self.fail(name, N_("This contains characters that are not allowed."))
+            return ""
         if required and not value:
             self.fail(name, N_("This field is required."))
         elif len(value) > max_length:

@@ -66,3 +66,36 @@ class AuditEntry(Model):
     class Meta:
         table = "audit_entry"
         ordering = ["-id"]
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(Model):
+    """An email to send. Written in the transaction of the change that caused it.
+
+    The content is composed when the message is sent (``sala.mail``), from ``kind`` and
+    ``params``, so the request that enqueued it pays nothing for QR codes or templates.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    message_id = fields.CharField(max_length=200, unique=True)
+    kind = fields.CharField(max_length=80)
+    to_address = fields.CharField(max_length=254)
+    language = fields.CharField(max_length=2, default="km")
+    params: fields.JSONField[dict] = fields.JSONField(default=dict)
+    status = fields.CharEnumField(OutboxStatus, max_length=10, default=OutboxStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    lease_until = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=500, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox_message"
+        ordering = ["-id"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from collections import deque
 
+from starlette.requests import Request
+
 
 class RateLimiter:
     def __init__(self, *, limit: int, window_seconds: float, enabled: bool = True) -> None:
@@ -40,3 +42,8 @@ class RateLimiter:
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
             del self._hits[key]
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address (uvicorn has already applied X-Forwarded-For from trusted proxies)."""
+    return request.client.host if request.client else "unknown"

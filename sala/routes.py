@@ -16,18 +16,15 @@ from starlette.routing import Route
 
 from sala import accounts
 from sala.csrf import read_form
-from sala.errors import Conflict, ValidationFailed
+from sala.errors import Conflict, NotFound, ValidationFailed
 from sala.i18n import N_, gettext
-from sala.models import Role, StaffUser
+from sala.mail import MessageObsolete, compose
+from sala.models import OutboxMessage, OutboxStatus, Role, StaffUser
 from sala.permissions import log_in, log_out, public, safe_next, staff_page, user_from_login
-from sala.ratelimit import RateLimiter
+from sala.ratelimit import RateLimiter, client_ip
 from sala.templating import render
 
 LOGIN_ATTEMPTS_PER_MINUTE = 5
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @public
@@ -42,7 +39,7 @@ async def login(request: Request) -> Response:
     email = accounts.normalise_email(str(form.get("email", "")))[:254]
     password = str(form.get("password", ""))[:1024]
     next_url = safe_next(str(form.get("next", "")), next_url)
-    if not limiter.hit(f"ip:{_client_ip(request)}:{email}", f"account:{email}"):
+    if not limiter.hit(f"ip:{client_ip(request)}:{email}", f"account:{email}"):
         error, status = N_("Too many attempts. Please wait a minute and try again."), 429
     else:
         user = await accounts.authenticate(email, password)
@@ -191,6 +188,40 @@ async def user_password(request: Request) -> Response:
     return RedirectResponse(request.url_for("staff:users").path + "?reset=1", status_code=303)
 
 
+@staff_page(Role.ADMIN)
+async def outbox(request: Request) -> Response:
+    status = request.query_params.get("status")
+    query = OutboxMessage.all()
+    if status in tuple(OutboxStatus):
+        query = query.filter(status=status)
+    messages = await query.order_by("-id").limit(200)
+    counts = {s.value: await OutboxMessage.filter(status=s).count() for s in OutboxStatus}
+    return render(
+        request,
+        "staff/outbox.html",
+        {"messages": messages, "counts": counts, "selected": status},
+        headers={"cache-control": "no-store"},
+    )
+
+
+@staff_page(Role.ADMIN)
+async def outbox_message(request: Request) -> Response:
+    message = await OutboxMessage.get_or_none(id=request.path_params["message_id"])
+    if message is None:
+        raise NotFound()
+    settings = request.app.state.settings
+    try:
+        content = await compose(message, settings)
+    except MessageObsolete:
+        content = None
+    return render(
+        request,
+        "staff/outbox_message.html",
+        {"message": message, "content": content},
+        headers={"cache-control": "no-store"},
+    )
+
+
 routes = [
     Route("/staff/login", login, methods=["GET", "POST"], name="staff:login"),
     Route("/staff/logout", logout, methods=["POST"], name="staff:logout"),
@@ -199,6 +230,8 @@ routes = [
     Route("/staff/users", users, name="staff:users"),
     Route("/staff/users/new", user_new, methods=["GET", "POST"], name="staff:user_new"),
     Route("/staff/users/{user_id:int}", user_edit, methods=["GET", "POST"], name="staff:user_edit"),
+    Route("/staff/outbox", outbox, name="staff:outbox"),
+    Route("/staff/outbox/{message_id:int}", outbox_message, name="staff:outbox_message"),
     Route(
         "/staff/users/{user_id:int}/password",
         user_password,

@@ -24,7 +24,10 @@ def _local(value: datetime, tz: str | ZoneInfo) -> datetime:
 def build_environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
+        # HTML is escaped; plain-text emails (.txt) are not, or a name with "&" would read "&amp;".
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "xml"), default_for_string=True, default=False
+        ),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,9 +10,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from attendees.forms import parse_registration
+from attendees.models import RegistrationSource
+from attendees.registration import register
 from events import services as events
 from events.models import Session, SessionStatus
 from sala import accounts
+from sala.config import Settings
 from sala.models import Role, StaffUser
 
 PHNOM_PENH = ZoneInfo("Asia/Phnom_Penh")
@@ -95,3 +100,25 @@ async def make_session(
     fields["facilitator_ids"] = [f.id for f in facilitators]
     data = await events.session_input(fields, default_timezone="Asia/Phnom_Penh")
     return await events.create_session(data, actor=actor, status=status)
+
+
+def person_fields(**overrides: Any) -> dict[str, Any]:
+    count = next(_people)
+    fields: dict[str, Any] = {
+        "chosen_name": f"Sreyneang {count}",
+        "email": f"person{count}@example.org",
+        "sector": "student",
+        "language": "en",
+        "consent": True,
+    }
+    fields.update(overrides)
+    return fields
+
+
+_people = itertools.count(1)
+
+
+async def register_person(session: Session, settings: Settings, **overrides: Any):  # type: ignore[no-untyped-def]
+    """Register through the service, as the form and the API do."""
+    data = parse_registration(person_fields(**overrides), default_language="en")
+    return await register(session.id, data, source=RegistrationSource.FORM, settings=settings)

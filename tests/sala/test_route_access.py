@@ -26,6 +26,12 @@ EXPECTED_PUBLIC = {
     "/api/v1/topics",
     "/api/v1/sessions",
     "/api/v1/sessions/{session_id:int}",
+    # The person's own pages: public, but only through a signed link (404 otherwise).
+    "/registrations/{token}",
+    "/registrations/{token}/ticket.png",
+    "/registrations/{token}/cancel",
+    "/registrations/{token}/data.json",
+    "/registrations/{token}/delete",
 }
 
 
@@ -113,3 +119,14 @@ async def test_bad_tokens_are_401(client: httpx.AsyncClient, header: str) -> Non
     )
     assert answer.status_code == 401
     assert answer.headers["www-authenticate"] == "Bearer"
+
+
+async def test_personal_pages_refuse_a_forged_link(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    for route in _routes(app):
+        if "{token}" not in route.path:
+            continue
+        for token in ("forged", "W1sxLCJ4Il0.abc.def", "x" * 300):
+            answer = await client.get(route.path.replace("{token}", token))
+            assert answer.status_code in (404, 405), (route.path, token)

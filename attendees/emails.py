@@ -1,0 +1,186 @@
+"""The emails of registrations, composed at send time in the registrant's language.
+
+Templates are ``templates/email/<kind>.txt`` and ``.html``, named by trigger and recipient.
+In discreet mode (``SALA_DISCREET_MAIL``, on by default) subjects never carry the training's
+title or topic, so a lock screen or a shared inbox shows nothing about LGBT trainings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.transactions import in_transaction
+
+from attendees import registration as reg
+from attendees.invitations import INVITATION_MAIL
+from attendees.manage import manage_url
+from attendees.models import Invitation, Registration, RegistrationStatus
+from attendees.tickets import ticket_for
+from events.calendar import calendar_bytes
+from events.models import Session, SessionStatus
+from sala import mail
+from sala.config import Settings
+from sala.i18n import N_, gettext
+from sala.mail import Attachment, ComposedEmail, MessageObsolete
+from sala.models import OutboxMessage
+from sala.qrcodes import qr_png
+from sala.templating import templates
+from sala.worker import periodic
+
+REMINDER_MAIL = "session_reminder_to_registrant"
+
+# kind: (discreet subject, subject with the title)
+SUBJECTS = {
+    reg.CONFIRMED_MAIL: (
+        N_("Your registration is confirmed"),
+        N_("Registration confirmed: %(title)s"),
+    ),
+    reg.WAITLISTED_MAIL: (
+        N_("You are on the waiting list"),
+        N_("Waiting list: %(title)s"),
+    ),
+    reg.PROMOTED_MAIL: (
+        N_("A seat is now yours"),
+        N_("A seat is now yours: %(title)s"),
+    ),
+    reg.CANCELLED_MAIL: (
+        N_("Your registration has been cancelled"),
+        N_("Registration cancelled: %(title)s"),
+    ),
+    reg.SESSION_CANCELLED_MAIL: (
+        N_("A training you registered for is cancelled"),
+        N_("Cancelled: %(title)s"),
+    ),
+    REMINDER_MAIL: (
+        N_("Reminder: your training starts soon"),
+        N_("Reminder: %(title)s"),
+    ),
+    INVITATION_MAIL: (
+        N_("You are invited to a training"),
+        N_("Invitation: %(title)s"),
+    ),
+}
+
+WITH_TICKET = {reg.CONFIRMED_MAIL, reg.PROMOTED_MAIL, REMINDER_MAIL}
+
+
+def _subject(kind: str, session: Session, settings: Settings) -> str:
+    discreet, titled = SUBJECTS[kind]
+    if settings.discreet_mail:
+        return gettext(discreet)
+    return gettext(titled, title=session.title)
+
+
+def _render(kind: str, context: dict[str, Any]) -> tuple[str, str]:
+    text = templates.get_template(f"email/{kind}.txt").render(context)
+    html = templates.get_template(f"email/{kind}.html").render(context)
+    return text, html
+
+
+async def compose_for_registration(message: OutboxMessage, settings: Settings) -> ComposedEmail:
+    registration = (
+        await Registration.filter(id=message.params.get("registration_id"), anonymised_at=None)
+        .select_related("session", "session__topic")
+        .first()
+    )
+    if registration is None:
+        raise MessageObsolete()
+    session: Session = registration.session
+    context = {
+        "registration": registration,
+        "session": session,
+        "zone": ZoneInfo(session.timezone),
+        "manage_url": manage_url(registration, settings),
+        "session_url": f"{settings.base_url}/sessions/{session.id}",
+        "waitlist_position": await reg.waitlist_position(registration),
+        "settings": settings,
+    }
+    attachments: list[Attachment] = []
+    with_ticket = (
+        message.kind in WITH_TICKET and registration.status == RegistrationStatus.CONFIRMED
+    )
+    context["with_ticket"] = with_ticket
+    if with_ticket:
+        attachments.append(
+            Attachment(
+                "ticket.png",
+                "image/png",
+                qr_png(ticket_for(registration, settings.data_dir)),
+                inline_cid="ticket",
+            )
+        )
+        attachments.append(
+            Attachment(
+                "training.ics",
+                "text/calendar",
+                calendar_bytes([session], base_url=settings.base_url, name=session.title),
+            )
+        )
+    text, html = _render(message.kind, context)
+    return ComposedEmail(_subject(message.kind, session, settings), text, html, attachments)
+
+
+async def compose_invitation(message: OutboxMessage, settings: Settings) -> ComposedEmail:
+    invitation = (
+        await Invitation.filter(id=message.params.get("invitation_id"), revoked_at=None)
+        .select_related("session", "session__topic")
+        .first()
+    )
+    if invitation is None:
+        raise MessageObsolete()
+    session: Session = invitation.session
+    context = {
+        "invitation": invitation,
+        "session": session,
+        "zone": ZoneInfo(session.timezone),
+        "invitation_url": f"{settings.base_url}/sessions/{session.id}?invitation={invitation.code}",
+        "settings": settings,
+    }
+    text, html = _render(INVITATION_MAIL, context)
+    return ComposedEmail(_subject(INVITATION_MAIL, session, settings), text, html)
+
+
+for _kind in (
+    reg.CONFIRMED_MAIL,
+    reg.WAITLISTED_MAIL,
+    reg.PROMOTED_MAIL,
+    reg.CANCELLED_MAIL,
+    reg.SESSION_CANCELLED_MAIL,
+    REMINDER_MAIL,
+):
+    mail.composer(_kind)(compose_for_registration)
+mail.composer(INVITATION_MAIL)(compose_invitation)
+
+
+@periodic
+async def enqueue_due_reminders(settings: Settings, now: datetime | None = None) -> int:
+    """Queue one reminder per confirmed attendee of sessions starting within the reminder
+    window. The conditional update makes it once only, even with several workers."""
+    now = now or datetime.now(UTC)
+    due = await Registration.filter(
+        status=RegistrationStatus.CONFIRMED,
+        reminder_sent_at=None,
+        anonymised_at=None,
+        person__email__isnull=False,
+        session__status=SessionStatus.PUBLISHED,
+        session__starts_at__gt=now,
+        session__starts_at__lte=now + timedelta(hours=settings.reminder_hours),
+    ).select_related("person")
+    queued = 0
+    for registration in due:
+        async with in_transaction():
+            claimed = await Registration.filter(id=registration.id, reminder_sent_at=None).update(
+                reminder_sent_at=now
+            )
+            if claimed and registration.person is not None and registration.person.email:
+                await mail.enqueue(
+                    REMINDER_MAIL,
+                    to=registration.person.email,
+                    language=registration.language,
+                    params={"registration_id": registration.id},
+                    domain=settings.domain,
+                )
+                queued += 1
+    return queued

@@ -1,0 +1,64 @@
+"""Errors of the attendees package (see ``sala.errors`` for the whole tree)."""
+
+from __future__ import annotations
+
+from sala.errors import Conflict, NotFound, ValidationFailed
+from sala.i18n import N_
+
+
+class RegistrationNotFound(NotFound):
+    """No registration with this id or manage link."""
+
+    code = "registration_not_found"
+    message = N_("We could not find this registration. The link may be old or mistyped.")
+
+
+class RegistrationNotOpen(Conflict):
+    code = "registration_not_open"
+    message = N_("Registration for this training is not open yet.")
+
+
+class RegistrationClosed(Conflict):
+    code = "registration_closed"
+    message = N_("Registration for this training is closed.")
+
+
+class SessionNotOpenForRegistration(Conflict):
+    """The session is a draft or cancelled."""
+
+    code = "session_not_open"
+    message = N_("This training is not taking registrations.")
+
+
+class InvitationRequired(ValidationFailed):
+    """An invite-only session, and no valid invitation code."""
+
+    code = "invitation_required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            {
+                "invitation_code": N_(
+                    "This training is by invitation only. Enter your invitation code."
+                )
+            },
+            N_("This training is by invitation only."),
+        )
+
+
+class InvitationInvalid(ValidationFailed):
+    code = "invitation_invalid"
+
+    def __init__(self) -> None:
+        super().__init__(
+            {"invitation_code": N_("This invitation code is not valid for this training.")}
+        )
+
+
+class InvitationUsedUp(ValidationFailed):
+    code = "invitation_used_up"
+
+    def __init__(self) -> None:
+        super().__init__(
+            {"invitation_code": N_("All the seats of this invitation code have been taken.")}
+        )

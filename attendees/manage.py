@@ -1,0 +1,148 @@
+"""The personal manage link and what a person can do with it: see, rename, cancel,
+download and delete their data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from tortoise.transactions import in_transaction
+
+from attendees.errors import RegistrationNotFound
+from attendees.models import Person, Registration, RegistrationStatus
+from attendees.registration import cancel_registration
+from sala.config import Settings
+from sala.errors import ValidationFailed
+from sala.forms import FieldReader
+from sala.models import OutboxMessage, OutboxStatus
+
+MANAGE_LINK_DAYS = 400
+_SALT = "sala.registration.manage"
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=_SALT)
+
+
+def manage_token(registration: Registration, settings: Settings) -> str:
+    return str(_serializer(settings).dumps([registration.id, registration.manage_key]))
+
+
+def manage_url(registration: Registration, settings: Settings) -> str:
+    return f"{settings.base_url}/registrations/{manage_token(registration, settings)}"
+
+
+async def registration_for_token(token: str, settings: Settings) -> Registration:
+    """The registration behind a manage link; 404 for a forged, expired or revoked one."""
+    if len(token) > 200:
+        raise RegistrationNotFound()
+    try:
+        registration_id, key = _serializer(settings).loads(
+            token, max_age=MANAGE_LINK_DAYS * 24 * 3600
+        )
+    except (BadSignature, ValueError, TypeError) as exc:
+        raise RegistrationNotFound() from exc
+    if not isinstance(registration_id, int) or not isinstance(key, str):
+        raise RegistrationNotFound()
+    registration = (
+        await Registration.filter(id=registration_id, manage_key=key, anonymised_at=None)
+        .select_related("session", "session__topic", "person")
+        .first()
+    )
+    if registration is None:
+        raise RegistrationNotFound()
+    return registration
+
+
+async def rename(registration: Registration, chosen_name: str) -> Registration:
+    reader = FieldReader({"chosen_name": chosen_name})
+    name = reader.text("chosen_name", max_length=120, required=True)
+    if reader.errors:
+        raise ValidationFailed(reader.errors)
+    async with in_transaction():
+        registration.chosen_name = name
+        await registration.save(update_fields=["chosen_name", "updated_at"])
+        if registration.person is not None:
+            registration.person.chosen_name = name
+            await registration.person.save(update_fields=["chosen_name", "updated_at"])
+    return registration
+
+
+async def cancel_own(registration: Registration, settings: Settings) -> Registration:
+    outcome = await cancel_registration(registration.id, settings=settings, actor=None)
+    return outcome.registration
+
+
+async def export_data(registration: Registration) -> dict[str, Any]:
+    """Everything Sala holds about the person of this link, as they would read it."""
+    person = registration.person
+    registrations = (
+        await Registration.filter(person_id=person.id).select_related("session")
+        if person is not None
+        else [registration]
+    )
+    return {
+        "person": None
+        if person is None
+        else {
+            "chosen_name": person.chosen_name,
+            "pronouns": person.pronouns,
+            "email": person.email,
+            "phone": person.phone,
+            "language": person.language,
+            "created_at": person.created_at.isoformat(),
+        },
+        "registrations": [
+            {
+                "session_id": r.session.id,
+                "session_title_en": r.session.title_en,
+                "session_title_km": r.session.title_km,
+                "starts_at": r.session.starts_at.isoformat(),
+                "chosen_name": r.chosen_name,
+                "pronouns": r.pronouns,
+                "sector": r.sector.value,
+                "organisation": r.organisation,
+                "language": r.language,
+                "accessibility_needs": r.accessibility_needs,
+                "status": r.status.value,
+                "registered_at": r.created_at.isoformat(),
+                "consent_at": r.consent_at.isoformat() if r.consent_at else None,
+            }
+            for r in registrations
+        ],
+    }
+
+
+async def delete_personal_data(registration: Registration, settings: Settings) -> int:
+    """Remove the person and every personal field of their registrations.
+
+    Active registrations are cancelled first (their seats go to the waitlist); the rows stay
+    with sector and status only, so the organisation's counts remain true. Returns how many
+    registrations were anonymised.
+    """
+    person = registration.person
+    registrations = (
+        await Registration.filter(person_id=person.id) if person is not None else [registration]
+    )
+    for item in registrations:
+        if item.status != RegistrationStatus.CANCELLED:
+            await cancel_registration(item.id, settings=settings, actor=None)
+    ids = [item.id for item in registrations]
+    async with in_transaction():
+        await Registration.filter(id__in=ids).update(
+            person_id=None,
+            chosen_name="",
+            pronouns="",
+            organisation="",
+            accessibility_needs="",
+            manage_key="",
+            anonymised_at=datetime.now(UTC),
+        )
+        for message in await OutboxMessage.filter(status=OutboxStatus.PENDING):
+            if message.params.get("registration_id") in ids:
+                await message.delete()
+        if person is not None:
+            await OutboxMessage.filter(to_address=person.email or "\x00").update(to_address="")
+            await Person.filter(id=person.id).delete()
+    return len(ids)

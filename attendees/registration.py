@@ -1,0 +1,316 @@
+"""Taking a seat: register, waitlist, cancel, promote. Every rule about capacity lives here.
+
+Each function that changes seats runs in one transaction that first locks the session row
+(``sala.db.lock_row``), so decisions about the last seats are made one at a time, in every
+process, on SQLite and on PostgreSQL. ``Session.confirmed_count`` is changed only here, by
+conditional updates in that transaction; a session can therefore never be oversold.
+
+The waitlist is ordered by ``waitlisted_at`` then id. A seat that frees up goes to the first
+person waiting, in the same transaction, so a free seat and a waiting person never coexist.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from attendees.errors import (
+    InvitationInvalid,
+    InvitationRequired,
+    InvitationUsedUp,
+    RegistrationClosed,
+    RegistrationNotFound,
+    RegistrationNotOpen,
+    SessionNotOpenForRegistration,
+)
+from attendees.forms import RegistrationInput
+from attendees.models import (
+    Invitation,
+    Person,
+    Registration,
+    RegistrationSource,
+    RegistrationStatus,
+)
+from events.errors import SessionNotFound
+from events.models import Audience, Session, SessionStatus
+from sala import audit, db, mail
+from sala.config import Settings
+from sala.models import StaffUser
+
+CONFIRMED_MAIL = "registration_confirmed_to_registrant"
+WAITLISTED_MAIL = "registration_waitlisted_to_registrant"
+PROMOTED_MAIL = "registration_promoted_to_registrant"
+CANCELLED_MAIL = "registration_cancelled_to_registrant"
+SESSION_CANCELLED_MAIL = "session_cancelled_to_registrant"
+
+
+@dataclass(frozen=True)
+class RegistrationOutcome:
+    registration: Registration
+    created: bool
+    waitlist_position: int | None
+
+
+@dataclass(frozen=True)
+class CancellationOutcome:
+    registration: Registration
+    promoted: list[Registration]
+
+
+def _new_secret() -> tuple[str, int]:
+    return secrets.token_urlsafe(12), secrets.randbits(32)
+
+
+@dataclass(frozen=True)
+class RegistrationWindow:
+    """Whether the public form is shown, and if not, why."""
+
+    state: str  # open, not_yet, closed, unavailable
+    invite_only: bool
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
+
+
+def registration_window(session: Session, now: datetime | None = None) -> RegistrationWindow:
+    now = now or datetime.now(UTC)
+    invite_only = session.audience == Audience.INVITE_ONLY
+    if session.status != SessionStatus.PUBLISHED:
+        return RegistrationWindow("unavailable", invite_only)
+    if session.registration_opens_at and now < session.registration_opens_at:
+        return RegistrationWindow("not_yet", invite_only)
+    if now >= (session.registration_closes_at or session.starts_at):
+        return RegistrationWindow("closed", invite_only)
+    return RegistrationWindow("open", invite_only)
+
+
+def _check_open(session: Session, now: datetime, *, by_staff: bool) -> None:
+    """Staff may add people outside the registration window, never to a closed session."""
+    state = registration_window(session, now).state
+    if state == "unavailable":
+        raise SessionNotOpenForRegistration()
+    if by_staff:
+        return
+    if state == "not_yet":
+        raise RegistrationNotOpen()
+    if state == "closed":
+        raise RegistrationClosed()
+
+
+async def _take_invitation_seat(
+    session: Session, code: str, *, by_staff: bool
+) -> Invitation | None:
+    """The invitation this registration uses, one of its seats taken; None if not needed.
+    Staff adding someone by hand need no invitation."""
+    if not code:
+        if session.audience == Audience.INVITE_ONLY and not by_staff:
+            raise InvitationRequired()
+        return None
+    invitation = await Invitation.get_or_none(code=code, session_id=session.id, revoked_at=None)
+    if invitation is None:
+        if session.audience == Audience.INVITE_ONLY:
+            raise InvitationInvalid()
+        return None  # a stale code on a public session does no harm
+    taken = await Invitation.filter(id=invitation.id, used__lt=F("seats")).update(
+        used=F("used") + 1
+    )
+    if not taken:
+        raise InvitationUsedUp()
+    return invitation
+
+
+async def _find_or_create_person(data: RegistrationInput) -> Person:
+    person = None
+    if data.email:
+        person = await Person.get_or_none(email=data.email)
+    elif data.phone:
+        person = await Person.filter(phone=data.phone).order_by("id").first()
+    if person is None:
+        person = await Person.create(
+            email=data.email,
+            phone=data.phone,
+            chosen_name=data.chosen_name,
+            pronouns=data.pronouns,
+            language=data.language,
+        )
+    elif data.phone and not person.phone:
+        person.phone = data.phone
+        await person.save(update_fields=["phone", "updated_at"])
+    return person
+
+
+async def _take_seat(session_id: int) -> bool:
+    """One seat, if one is left: a single conditional update, exact under any concurrency."""
+    taken = await Session.filter(id=session_id, confirmed_count__lt=F("capacity")).update(
+        confirmed_count=F("confirmed_count") + 1
+    )
+    return bool(taken)
+
+
+async def waitlist_position(registration: Registration) -> int | None:
+    if registration.status != RegistrationStatus.WAITLISTED or registration.waitlisted_at is None:
+        return None
+    ahead = await Registration.filter(
+        session_id=registration.session_id,  # type: ignore[attr-defined]
+        status=RegistrationStatus.WAITLISTED,
+        waitlisted_at__lt=registration.waitlisted_at,
+    ).count()
+    same_moment = await Registration.filter(
+        session_id=registration.session_id,  # type: ignore[attr-defined]
+        status=RegistrationStatus.WAITLISTED,
+        waitlisted_at=registration.waitlisted_at,
+        id__lt=registration.id,
+    ).count()
+    return ahead + same_moment + 1
+
+
+async def _enqueue_for(registration: Registration, kind: str, settings: Settings) -> None:
+    person = registration.person
+    if person is None or not person.email:
+        return
+    await mail.enqueue(
+        kind,
+        to=person.email,
+        language=registration.language,
+        params={"registration_id": registration.id},
+        domain=settings.domain,
+    )
+
+
+async def register(
+    session_id: int,
+    data: RegistrationInput,
+    *,
+    source: RegistrationSource,
+    settings: Settings,
+    actor: StaffUser | None = None,
+    now: datetime | None = None,
+) -> RegistrationOutcome:
+    """Register a person for a session: confirmed while seats remain, else waitlisted.
+
+    Registering again for the same session returns the existing registration.
+    """
+    now = now or datetime.now(UTC)
+    async with in_transaction() as connection:
+        await db.lock_row(connection, "session", session_id)
+        session = await Session.get_or_none(id=session_id)
+        if session is None:
+            raise SessionNotFound()
+        _check_open(session, now, by_staff=actor is not None)
+        person = await _find_or_create_person(data)
+        existing = await Registration.get_or_none(session_id=session.id, person_id=person.id)
+        if existing is not None and existing.status != RegistrationStatus.CANCELLED:
+            existing.person = person
+            return RegistrationOutcome(existing, False, await waitlist_position(existing))
+        invitation = await _take_invitation_seat(
+            session, data.invitation_code, by_staff=actor is not None
+        )
+        confirmed = await _take_seat(session.id)
+        status = RegistrationStatus.CONFIRMED if confirmed else RegistrationStatus.WAITLISTED
+        manage_key, ticket_seed = _new_secret()
+        fields: dict[str, Any] = {
+            "chosen_name": data.chosen_name,
+            "pronouns": data.pronouns,
+            "sector": data.sector,
+            "organisation": data.organisation,
+            "language": data.language,
+            "accessibility_needs": data.accessibility_needs,
+            "status": status,
+            "source": source,
+            "invitation": invitation,
+            "manage_key": manage_key,
+            "ticket_seed": ticket_seed,
+            "consent_at": now if data.consent else None,
+            "waitlisted_at": None if confirmed else now,
+            "cancelled_at": None,
+            "cancelled_by": None,
+        }
+        if existing is not None:
+            registration = existing
+            for name, value in fields.items():
+                setattr(registration, name, value)
+            await registration.save()
+        else:
+            registration = await Registration.create(session=session, person=person, **fields)
+        registration.person = person
+        await _enqueue_for(registration, CONFIRMED_MAIL if confirmed else WAITLISTED_MAIL, settings)
+        if actor is not None:
+            await audit.record(actor, "registration.create", registration, {"status": status})
+        position = None if confirmed else await waitlist_position(registration)
+    return RegistrationOutcome(registration, True, position)
+
+
+async def promote_from_waitlist(session_id: int, *, settings: Settings) -> list[Registration]:
+    """Fill free seats from the head of the waitlist. Call inside a transaction that holds
+    the session lock."""
+    promoted: list[Registration] = []
+    while True:
+        head = (
+            await Registration.filter(session_id=session_id, status=RegistrationStatus.WAITLISTED)
+            .order_by("waitlisted_at", "id")
+            .select_related("person")
+            .first()
+        )
+        if head is None or not await _take_seat(session_id):
+            return promoted
+        head.status = RegistrationStatus.CONFIRMED
+        head.waitlisted_at = None
+        await head.save(update_fields=["status", "waitlisted_at", "updated_at"])
+        await _enqueue_for(head, PROMOTED_MAIL, settings)
+        promoted.append(head)
+
+
+async def cancel_registration(
+    registration_id: int, *, settings: Settings, actor: StaffUser | None
+) -> CancellationOutcome:
+    """Cancel a registration (by the person, or by staff: then they are told by email).
+
+    A confirmed seat goes at once to the first person waiting, in the same transaction.
+    """
+    registration = await Registration.get_or_none(id=registration_id)
+    if registration is None:
+        raise RegistrationNotFound()
+    session_id: int = registration.session_id  # type: ignore[attr-defined]
+    async with in_transaction() as connection:
+        await db.lock_row(connection, "session", session_id)
+        registration = await Registration.get(id=registration_id).select_related("person")
+        if registration.status == RegistrationStatus.CANCELLED:
+            return CancellationOutcome(registration, [])
+        was_confirmed = registration.status == RegistrationStatus.CONFIRMED
+        registration.status = RegistrationStatus.CANCELLED
+        registration.cancelled_at = datetime.now(UTC)
+        registration.cancelled_by = actor
+        registration.waitlisted_at = None
+        await registration.save()
+        if registration.invitation_id is not None:  # type: ignore[attr-defined]
+            await Invitation.filter(id=registration.invitation_id, used__gt=0).update(  # type: ignore[attr-defined]
+                used=F("used") - 1
+            )
+        promoted: list[Registration] = []
+        if was_confirmed:
+            await Session.filter(id=session_id, confirmed_count__gt=0).update(
+                confirmed_count=F("confirmed_count") - 1
+            )
+            promoted = await promote_from_waitlist(session_id, settings=settings)
+        if actor is not None:
+            await _enqueue_for(registration, CANCELLED_MAIL, settings)
+            await audit.record(actor, "registration.cancel", registration)
+    return CancellationOutcome(registration, promoted)
+
+
+async def notify_session_cancelled(session_id: int, *, settings: Settings) -> int:
+    """Tell everyone confirmed or waiting that the session is cancelled. Call inside the
+    transaction that cancels it."""
+    registrations = await Registration.filter(
+        session_id=session_id,
+        status__in=[RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED],
+    ).select_related("person")
+    for registration in registrations:
+        await _enqueue_for(registration, SESSION_CANCELLED_MAIL, settings)
+    return len(registrations)

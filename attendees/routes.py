@@ -1,0 +1,326 @@
+"""HTML routes of the attendees package.
+
+    person   /registrations/{token}                the manage page: status, ticket, calendar
+             /registrations/{token}/ticket.png     the ticket's QR code
+             /registrations/{token}/cancel         confirm (GET), cancel (POST)
+             /registrations/{token}/name           correct the chosen name (POST)
+             /registrations/{token}/data.json      download my data
+             /registrations/{token}/delete         confirm (GET), delete my data (POST)
+    staff    /staff/sessions/{id}/registrations    confirmed, waitlisted, cancelled; add by hand
+             /staff/sessions/{id}/registrations.csv
+             /staff/registrations/{id}/cancel      (POST)
+             /staff/sessions/{id}/invitations      list and create (admin)
+
+The registration form itself is on the public session page (``events/routes.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from attendees import invitations as invitation_service
+from attendees import manage
+from attendees.forms import parse_registration
+from attendees.models import Registration, RegistrationSource, Sector
+from attendees.registration import cancel_registration, register, waitlist_position
+from attendees.tickets import ticket_for
+from attendees.views import roster
+from events.services import get_session_for_staff
+from sala.csrf import read_form
+from sala.errors import NotFound, SalaError, ValidationFailed
+from sala.models import Role
+from sala.permissions import public, staff_page
+from sala.qrcodes import qr_png
+from sala.templating import render
+
+PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
+
+# ----------------------------------------------------------------------------- the person
+
+
+async def _registration(request: Request) -> Registration:
+    return await manage.registration_for_token(
+        request.path_params["token"], request.app.state.settings
+    )
+
+
+def _manage_path(request: Request) -> str:
+    return str(request.url_for("registration", token=request.path_params["token"]).path)
+
+
+@public
+async def registration_page(request: Request) -> Response:
+    registration = await _registration(request)
+    context = {
+        "registration": registration,
+        "session": registration.session,
+        "position": await waitlist_position(registration),
+        "token": request.path_params["token"],
+        "errors": {},
+    }
+    return render(request, "attendees/manage.html", context, headers=PRIVATE)
+
+
+@public
+async def ticket_png(request: Request) -> Response:
+    registration = await _registration(request)
+    if registration.status != "confirmed":
+        raise NotFound()
+    token = ticket_for(registration, request.app.state.settings.data_dir)
+    return Response(qr_png(token, box_size=10), media_type="image/png", headers=PRIVATE)
+
+
+@public
+async def cancel_own(request: Request) -> Response:
+    registration = await _registration(request)
+    if request.method == "POST":
+        await read_form(request)
+        await manage.cancel_own(registration, request.app.state.settings)
+        return RedirectResponse(_manage_path(request), status_code=303)
+    return render(
+        request,
+        "attendees/confirm_cancel.html",
+        {"registration": registration, "session": registration.session},
+        headers=PRIVATE,
+    )
+
+
+@public
+async def rename(request: Request) -> Response:
+    registration = await _registration(request)
+    form = await read_form(request)
+    try:
+        await manage.rename(registration, str(form.get("chosen_name", "")))
+    except ValidationFailed as exc:
+        context = {
+            "registration": registration,
+            "session": registration.session,
+            "position": await waitlist_position(registration),
+            "token": request.path_params["token"],
+            "errors": exc.translated_errors(),
+        }
+        return render(request, "attendees/manage.html", context, status_code=422, headers=PRIVATE)
+    return RedirectResponse(_manage_path(request) + "?renamed=1", status_code=303)
+
+
+@public
+async def my_data(request: Request) -> Response:
+    registration = await _registration(request)
+    body = json.dumps(await manage.export_data(registration), ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={**PRIVATE, "content-disposition": 'attachment; filename="my-sala-data.json"'},
+    )
+
+
+@public
+async def delete_my_data(request: Request) -> Response:
+    registration = await _registration(request)
+    if request.method == "POST":
+        await read_form(request)
+        await manage.delete_personal_data(registration, request.app.state.settings)
+        return render(request, "attendees/deleted.html", {}, headers=PRIVATE)
+    return render(
+        request,
+        "attendees/confirm_delete.html",
+        {"registration": registration, "session": registration.session},
+        headers=PRIVATE,
+    )
+
+
+# ----------------------------------------------------------------------------- staff
+
+
+@staff_page()
+async def staff_registrations(request: Request) -> Response:
+    session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
+    values: dict[str, Any] = {"language": request.state.language, "consent": "on"}
+    errors: dict[str, str] = {}
+    message: str | None = None
+    status = 200
+    if request.method == "POST":
+        form = await read_form(request)
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        try:
+            data = parse_registration(values, default_language=request.state.language)
+            await register(
+                session.id,
+                data,
+                source=RegistrationSource.STAFF,
+                settings=request.app.state.settings,
+                actor=request.state.user,
+            )
+        except ValidationFailed as exc:
+            errors, message, status = exc.translated_errors(), exc.translated(), 422
+        except SalaError as exc:
+            message, status = exc.translated(), exc.status_code
+        else:
+            path = request.url_for("staff:registrations", session_id=session.id).path
+            return RedirectResponse(path + "?added=1", status_code=303)
+    context = {
+        "session": session,
+        "roster": await roster(session),
+        "values": values,
+        "errors": errors,
+        "form_error": message,
+        "sectors": list(Sector),
+    }
+    return render(
+        request, "attendees/staff_registrations.html", context, status_code=status, headers=PRIVATE
+    )
+
+
+@staff_page()
+async def staff_registrations_csv(request: Request) -> Response:
+    session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
+    session_roster = await roster(session)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["id", "status", "waitlist_position", "chosen_name", "pronouns", "email", "phone",
+         "sector", "organisation", "language", "accessibility_needs", "registered_at"]
+    )  # fmt: skip
+    rows: list[tuple[Registration, int | None]] = [(r, None) for r in session_roster.confirmed]
+    rows += [(r, i + 1) for i, r in enumerate(session_roster.waitlisted)]
+    rows += [(r, None) for r in session_roster.cancelled]
+    for registration, position in rows:
+        person = registration.person
+        writer.writerow(
+            [
+                registration.id,
+                registration.status.value,
+                position or "",
+                _csv_safe(registration.chosen_name),
+                _csv_safe(registration.pronouns),
+                _csv_safe(person.email or "") if person else "",
+                _csv_safe(person.phone or "") if person else "",
+                registration.sector.value,
+                _csv_safe(registration.organisation),
+                registration.language,
+                _csv_safe(registration.accessibility_needs),
+                registration.created_at.isoformat(),
+            ]
+        )
+    return Response(
+        "\ufeff" + buffer.getvalue(),  # a BOM, so spreadsheet apps read Khmer as UTF-8
+        media_type="text/csv; charset=utf-8",
+        headers={
+            **PRIVATE,
+            "content-disposition": f'attachment; filename="session-{session.id}-registrations.csv"',
+        },
+    )
+
+
+def _csv_safe(value: str) -> str:
+    """Neutralise spreadsheet formulas typed into a field (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@staff_page()
+async def staff_cancel_registration(request: Request) -> Response:
+    await read_form(request)
+    registration = await Registration.get_or_none(id=request.path_params["registration_id"])
+    if registration is None:
+        raise NotFound()
+    session = await get_session_for_staff(request.state.user, registration.session_id)  # type: ignore[attr-defined]
+    await cancel_registration(
+        registration.id, settings=request.app.state.settings, actor=request.state.user
+    )
+    path = request.url_for("staff:registrations", session_id=session.id).path
+    return RedirectResponse(path + "?cancelled=1", status_code=303)
+
+
+@staff_page(Role.ADMIN)
+async def staff_invitations(request: Request) -> Response:
+    session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
+    settings = request.app.state.settings
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    notice: dict[str, Any] | None = None
+    status = 200
+    if request.method == "POST":
+        form = await read_form(request)
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        kind = values.get("kind")
+        try:
+            if kind == "organisation":
+                seats_text = values.get("seats", "").strip()
+                invitation = await invitation_service.invite_organisation(
+                    session,
+                    organisation=values.get("organisation", ""),
+                    seats=int(seats_text) if seats_text.isdigit() and len(seats_text) < 6 else -1,
+                    actor=request.state.user,
+                )
+                notice = {"created": 1, "code": invitation.code, "skipped": []}
+            else:
+                result = await invitation_service.invite_many(
+                    session,
+                    emails=invitation_service.split_emails(values.get("emails", "")),
+                    actor=request.state.user,
+                    settings=settings,
+                )
+                notice = {"created": len(result.invitations), "skipped": result.skipped}
+            values = {}
+        except ValidationFailed as exc:
+            errors, status = exc.translated_errors(), 422
+    context = {
+        "session": session,
+        "invitations": await invitation_service.list_invitations(session),
+        "values": values,
+        "errors": errors,
+        "notice": notice,
+    }
+    return render(
+        request, "attendees/staff_invitations.html", context, status_code=status, headers=PRIVATE
+    )
+
+
+routes = [
+    Route("/registrations/{token}", registration_page, name="registration"),
+    Route("/registrations/{token}/ticket.png", ticket_png, name="registration_ticket"),
+    Route(
+        "/registrations/{token}/cancel",
+        cancel_own,
+        methods=["GET", "POST"],
+        name="registration_cancel",
+    ),
+    Route("/registrations/{token}/name", rename, methods=["POST"], name="registration_rename"),
+    Route("/registrations/{token}/data.json", my_data, name="registration_data"),
+    Route(
+        "/registrations/{token}/delete",
+        delete_my_data,
+        methods=["GET", "POST"],
+        name="registration_delete",
+    ),
+    Route(
+        "/staff/sessions/{session_id:int}/registrations",
+        staff_registrations,
+        methods=["GET", "POST"],
+        name="staff:registrations",
+    ),
+    Route(
+        "/staff/sessions/{session_id:int}/registrations.csv",
+        staff_registrations_csv,
+        name="staff:registrations_csv",
+    ),
+    Route(
+        "/staff/registrations/{registration_id:int}/cancel",
+        staff_cancel_registration,
+        methods=["POST"],
+        name="staff:registration_cancel",
+    ),
+    Route(
+        "/staff/sessions/{session_id:int}/invitations",
+        staff_invitations,
+        methods=["GET", "POST"],
+        name="staff:invitations",
+    ),
+]

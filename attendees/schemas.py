@@ -1,0 +1,123 @@
+"""The JSON shape of registrations and invitations, and its OpenAPI description."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attendees.models import Invitation, Registration, RegistrationStatus, Sector
+
+
+def registration_json(registration: Registration, *, position: int | None) -> dict[str, Any]:
+    return {
+        "id": registration.id,
+        "session_id": registration.session_id,  # type: ignore[attr-defined]
+        "chosen_name": registration.chosen_name,
+        "sector": registration.sector.value,
+        "status": registration.status.value,
+        "waitlist_position": position,
+        "checked_in_at": None,
+        "created_at": registration.created_at.isoformat(),
+    }
+
+
+def invitation_json(invitation: Invitation) -> dict[str, Any]:
+    return {
+        "id": invitation.id,
+        "session_id": invitation.session_id,  # type: ignore[attr-defined]
+        "kind": invitation.kind.value,
+        "code": invitation.code,
+        "email": invitation.email or None,
+        "organisation": invitation.organisation or None,
+        "seats": invitation.seats,
+        "used": invitation.used,
+    }
+
+
+_STATUS = {"type": "string", "enum": [s.value for s in RegistrationStatus]}
+
+REGISTRATION_INPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["chosen_name", "sector", "consent"],
+    "description": "At least one of email and phone.",
+    "properties": {
+        "chosen_name": {"type": "string", "maxLength": 120},
+        "pronouns": {"type": "string", "maxLength": 40},
+        "email": {"type": "string", "format": "email"},
+        "phone": {"type": "string", "example": "012 345 678"},
+        "sector": {"type": "string", "enum": [s.value for s in Sector]},
+        "organisation": {"type": "string", "maxLength": 200},
+        "language": {"type": "string", "enum": ["km", "en"]},
+        "accessibility_needs": {"type": "string", "maxLength": 500},
+        "consent": {"type": "boolean", "const": True},
+        "invitation_code": {"type": "string"},
+    },
+}
+
+REGISTRATION_RECEIPT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "status", "manage_url"],
+    "properties": {
+        "id": {"type": "integer"},
+        "status": {"type": "string", "enum": ["confirmed", "waitlisted"]},
+        "waitlist_position": {"type": ["integer", "null"]},
+        "manage_url": {"type": "string", "description": "the person's private link"},
+        "created": {"type": "boolean", "description": "false: they were already registered"},
+    },
+}
+
+REGISTRATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "session_id": {"type": "integer"},
+        "chosen_name": {"type": "string"},
+        "sector": {"type": "string"},
+        "status": _STATUS,
+        "waitlist_position": {"type": ["integer", "null"]},
+        "checked_in_at": {"type": ["string", "null"], "format": "date-time"},
+        "created_at": {"type": "string", "format": "date-time"},
+    },
+}
+
+CANCELLATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "registration": {"$ref": "#/components/schemas/Registration"},
+        "promoted": {"type": "array", "items": {"$ref": "#/components/schemas/Registration"}},
+    },
+}
+
+INVITATION_INPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "One of: `email` (personal, one seat), `organisation` with `seats`, "
+    "or `emails` (a personal invitation each).",
+    "properties": {
+        "email": {"type": "string", "format": "email"},
+        "organisation": {"type": "string"},
+        "seats": {"type": "integer", "minimum": 1, "maximum": 1000},
+        "emails": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+INVITATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "session_id": {"type": "integer"},
+        "kind": {"type": "string", "enum": ["personal", "organisation"]},
+        "code": {"type": "string"},
+        "email": {"type": ["string", "null"]},
+        "organisation": {"type": ["string", "null"]},
+        "seats": {"type": "integer"},
+        "used": {"type": "integer"},
+    },
+}
+
+SCHEMAS = {
+    "RegistrationInput": REGISTRATION_INPUT_SCHEMA,
+    "RegistrationReceipt": REGISTRATION_RECEIPT_SCHEMA,
+    "Registration": REGISTRATION_SCHEMA,
+    "Cancellation": CANCELLATION_SCHEMA,
+    "InvitationInput": INVITATION_INPUT_SCHEMA,
+    "Invitation": INVITATION_SCHEMA,
+}

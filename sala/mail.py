@@ -1,0 +1,261 @@
+"""Email that is never lost: the outbox, the composers, the SMTP transport, delivery.
+
+    enqueue()        a row in ``outbox_message``, inside the caller's transaction
+    deliver_due()    claims due rows (PostgreSQL: FOR UPDATE SKIP LOCKED), composes each one
+                     with the composer registered for its ``kind``, sends it through the
+                     transport, and records sent / retry with backoff / failed
+
+Feature packages register a composer per kind (``attendees/emails.py``); composing happens at
+send time, so a request that registers someone pays nothing for templates or QR codes.
+A message keeps its Message-ID across retries and restarts: a message sent again after a crash
+between "sent" and "recorded" carries the same Message-ID, so mail clients show it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from typing import Any, Protocol
+
+import aiosmtplib
+from tortoise.transactions import in_transaction
+
+from sala.config import Settings
+from sala.i18n import current_language
+from sala.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger("sala.mail")
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_RETRY = timedelta(hours=2)
+
+
+# ----------------------------------------------------------------------------- composing
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+    inline_cid: str | None = None  # set for images the HTML shows with src="cid:…"
+
+
+@dataclass(frozen=True)
+class ComposedEmail:
+    subject: str
+    text: str
+    html: str
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+class MessageObsolete(Exception):
+    """The composer found nothing left to say (e.g. the registration was deleted)."""
+
+
+Composer = Callable[[OutboxMessage, Settings], Awaitable[ComposedEmail]]
+COMPOSERS: dict[str, Composer] = {}
+
+
+def composer(kind: str) -> Callable[[Composer], Composer]:
+    def register(function: Composer) -> Composer:
+        COMPOSERS[kind] = function
+        return function
+
+    return register
+
+
+async def enqueue(
+    kind: str, *, to: str, language: str, params: dict[str, Any], domain: str
+) -> OutboxMessage:
+    """Queue one email. Call it inside the transaction of the change that causes it."""
+    if kind not in COMPOSERS:
+        raise ValueError(f"no composer for {kind!r}")
+    return await OutboxMessage.create(
+        message_id=f"<{secrets.token_hex(16)}@{domain}>",
+        kind=kind,
+        to_address=to,
+        language=language,
+        params=params,
+        next_attempt_at=datetime.now(UTC),
+    )
+
+
+async def compose(message: OutboxMessage, settings: Settings) -> ComposedEmail:
+    token = current_language.set(message.language)
+    try:
+        return await COMPOSERS[message.kind](message, settings)
+    finally:
+        current_language.reset(token)
+
+
+def build_email(message: OutboxMessage, content: ComposedEmail, settings: Settings) -> EmailMessage:
+    """The MIME message: text and HTML alternatives, inline images, attachments."""
+    email = EmailMessage()
+    name, address = parseaddr(settings.mail_from)
+    sender_name = "Sala" if settings.discreet_mail else (name or "Sala")
+    username, _, domain = address.partition("@")
+    email["From"] = Address(display_name=sender_name, username=username, domain=domain)
+    email["To"] = message.to_address
+    email["Subject"] = content.subject
+    email["Message-ID"] = message.message_id
+    email["Date"] = formatdate(localtime=False)
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(content.text)
+    email.add_alternative(content.html, subtype="html")
+    html_part = email.get_body(("html",))
+    assert isinstance(html_part, EmailMessage)
+    for attachment in content.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        if attachment.inline_cid:
+            html_part.add_related(
+                attachment.data,
+                maintype=maintype,
+                subtype=subtype,
+                cid=f"<{attachment.inline_cid}>",
+                filename=attachment.filename,
+                disposition="inline",
+            )
+        else:
+            email.add_attachment(
+                attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+            )
+    return email
+
+
+# ----------------------------------------------------------------------------- sending
+
+
+class DeliveryFailed(Exception):
+    """The mail server did not take the message; ``permanent`` means retrying cannot help."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+class MailTransport(Protocol):
+    async def send(self, email: EmailMessage) -> None: ...
+
+
+class SmtpTransport:
+    """aiosmtplib behind our own error: nothing above this class sees an SMTP exception."""
+
+    def __init__(self, settings: Settings, *, timeout: float = 30) -> None:
+        if not settings.smtp_host:
+            raise ValueError("SmtpTransport needs SALA_SMTP_HOST")
+        self.settings = settings
+        self.timeout = timeout
+
+    async def send(self, email: EmailMessage) -> None:
+        s = self.settings
+        try:
+            await aiosmtplib.send(
+                email,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_user,
+                password=s.smtp_password,
+                use_tls=s.smtp_tls == "tls",
+                start_tls=s.smtp_tls == "starttls",
+                timeout=self.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            reasons = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+            raise DeliveryFailed(f"recipient refused: {reasons}", permanent=True) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise DeliveryFailed(f"{exc.code} {exc.message}", permanent=exc.code >= 500) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise DeliveryFailed(f"cannot reach the mail server: {exc}", permanent=False) from exc
+
+
+def transport_for(settings: Settings) -> MailTransport | None:
+    """The configured transport; None keeps mail in the outbox for admins to read."""
+    return SmtpTransport(settings) if settings.smtp_host else None
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+
+
+async def _claim(now: datetime, limit: int) -> list[OutboxMessage]:
+    """Take up to ``limit`` due messages for this worker alone, under a lease."""
+    async with in_transaction() as connection:
+        query = (
+            OutboxMessage.filter(
+                status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING],
+                next_attempt_at__lte=now,
+            )
+            .order_by("id")
+            .limit(limit)
+        )
+        if connection.capabilities.dialect == "postgres":
+            query = query.select_for_update(skip_locked=True)
+        candidates = [
+            m
+            for m in await query
+            if m.status == OutboxStatus.PENDING
+            or (m.lease_until is not None and m.lease_until <= now)
+        ]
+        claimed: list[OutboxMessage] = []
+        for message in candidates:
+            # The conditional update is what makes a claim exclusive on SQLite too.
+            taken = await OutboxMessage.filter(
+                id=message.id, status=message.status, attempts=message.attempts
+            ).update(status=OutboxStatus.SENDING, lease_until=now + LEASE)
+            if taken:
+                message.status = OutboxStatus.SENDING
+                claimed.append(message)
+    return claimed
+
+
+async def deliver_due(
+    transport: MailTransport, settings: Settings, *, limit: int = 20, now: datetime | None = None
+) -> int:
+    """Send the messages that are due; returns how many were sent."""
+    now = now or datetime.now(UTC)
+    sent = 0
+    for message in await _claim(now, limit):
+        try:
+            content = await compose(message, settings)
+            await transport.send(build_email(message, content, settings))
+        except MessageObsolete:
+            await _finish(message, OutboxStatus.FAILED, error="nothing to send any more")
+        except DeliveryFailed as exc:
+            attempts = message.attempts + 1
+            if exc.permanent or attempts >= MAX_ATTEMPTS:
+                await _finish(message, OutboxStatus.FAILED, error=exc.reason, attempts=attempts)
+            else:
+                await OutboxMessage.filter(id=message.id).update(
+                    status=OutboxStatus.PENDING,
+                    attempts=attempts,
+                    next_attempt_at=now + retry_delay(attempts),
+                    lease_until=None,
+                    last_error=exc.reason[:500],
+                )
+            log.warning("mail %s not sent: %s", message.id, exc.reason)
+        else:
+            await _finish(message, OutboxStatus.SENT, attempts=message.attempts + 1)
+            sent += 1
+    return sent
+
+
+async def _finish(
+    message: OutboxMessage, status: OutboxStatus, *, error: str = "", attempts: int | None = None
+) -> None:
+    await OutboxMessage.filter(id=message.id).update(
+        status=status,
+        attempts=message.attempts if attempts is None else attempts,
+        lease_until=None,
+        last_error=error[:500],
+        sent_at=datetime.now(UTC) if status == OutboxStatus.SENT else None,
+    )

@@ -1,0 +1,51 @@
+"""The background worker: sends due mail and runs the periodic jobs (e.g. reminders).
+
+It runs inside each app process by default (started by the app's lifespan) and alone with
+``sala worker``. Several can run at once: claims are exclusive (see ``sala.mail``), and each
+periodic job is written to be safe when two workers run it together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from sala.config import Settings
+from sala.mail import deliver_due, transport_for
+
+log = logging.getLogger("sala.worker")
+
+PeriodicJob = Callable[[Settings], Awaitable[object]]
+PERIODIC_JOBS: list[PeriodicJob] = []
+
+POLL_SECONDS = 2.0
+
+
+def periodic(job: PeriodicJob) -> PeriodicJob:
+    PERIODIC_JOBS.append(job)
+    return job
+
+
+async def run_once(settings: Settings) -> int:
+    """One round: the periodic jobs, then the due mail. Returns the number of mails sent."""
+    for job in PERIODIC_JOBS:
+        await job(settings)
+    transport = transport_for(settings)
+    if transport is None:
+        return 0
+    return await deliver_due(transport, settings)
+
+
+async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            sent = await run_once(settings)
+        except Exception:  # one bad round must not stop the worker
+            log.exception("worker round failed")
+            sent = 0
+        if sent:
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)

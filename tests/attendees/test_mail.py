@@ -1,0 +1,234 @@
+"""Email through a real SMTP server: content, the ticket QR, retries, refusals."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import pytest
+import zxingcpp
+from icalendar import Calendar
+from PIL import Image
+from starlette.applications import Starlette
+
+from attendees.emails import enqueue_due_reminders
+from attendees.tickets import load_keys, verify_token
+from sala.config import Settings
+from sala.mail import SmtpTransport, deliver_due
+from sala.models import OutboxMessage, OutboxStatus
+from sala.worker import run_once
+from tests.conftest import make_settings
+from tests.factories import in_days, make_session, register_person
+from tests.mail_server import MailServer
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    server = MailServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_settings(database_url: str, tmp_path: Path, mail_server: MailServer) -> Settings:
+    return make_settings(
+        tmp_path,
+        database_url,
+        SALA_SMTP_HOST="127.0.0.1",
+        SALA_SMTP_PORT=str(mail_server.port),
+        SALA_MAIL_FROM="CLGBT Trainings <trainings@clgbt.example>",
+        SALA_MAIL_WORKER="off",
+    )
+
+
+@pytest.fixture
+async def smtp_app(smtp_settings: Settings) -> AsyncIterator[Starlette]:
+    from sala.app import create_app
+
+    application = create_app(smtp_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+def _parts(message: EmailMessage) -> dict[str, list[EmailMessage]]:
+    found: dict[str, list[EmailMessage]] = {}
+    for part in message.walk():
+        found.setdefault(part.get_content_type(), []).append(part)  # type: ignore[arg-type]
+    return found
+
+
+async def test_confirmation_arrives_with_inline_qr_and_calendar(
+    smtp_app: Starlette, smtp_settings: Settings, mail_server: MailServer
+) -> None:
+    starts = in_days(9, hour=14)
+    session = await make_session(
+        title_en="Human rights for NGOs", starts_at=starts.isoformat(),
+        ends_at=(starts + timedelta(hours=2)).isoformat(),
+    )  # fmt: skip
+    outcome = await register_person(
+        session, smtp_settings, email="kanha@example.org", chosen_name="Kanha", language="en"
+    )
+    assert await deliver_due(SmtpTransport(smtp_settings), smtp_settings) == 1
+
+    (message,) = mail_server.inbox.messages
+    assert message["To"] == "kanha@example.org"
+    # Discreet by default: neither the training's title nor the organisation's name.
+    assert message["Subject"] == "Your registration is confirmed"
+    assert "Human rights" not in message["Subject"]
+    assert message["From"].addresses[0].display_name == "Sala"
+    stored = await OutboxMessage.get(to_address="kanha@example.org")
+    assert message["Message-ID"] == stored.message_id
+    assert stored.status == OutboxStatus.SENT and stored.attempts == 1
+
+    parts = _parts(message)
+    text = parts["text/plain"][0].get_content()
+    html = parts["text/html"][0].get_content()
+    assert "Hello Kanha," in text and "Human rights for NGOs" in text
+    assert "/registrations/" in text and 'src="cid:ticket"' in html
+
+    (png,) = parts["image/png"]
+    assert png["Content-ID"] == "<ticket>"
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.get_content())))
+    assert len(decoded) == 1
+    claims = verify_token(load_keys(smtp_settings.data_dir), decoded[0].text)
+    assert claims.registration_id == outcome.registration.id
+    assert claims.session_id == session.id
+    assert "Kanha" not in decoded[0].text and "example" not in decoded[0].text
+
+    (ics,) = parts["text/calendar"]
+    event = next(iter(Calendar.from_ical(ics.get_content()).walk("VEVENT")))
+    assert event.decoded("DTSTART") == starts
+
+
+async def test_email_is_in_the_registrants_language(
+    smtp_app: Starlette, smtp_settings: Settings, mail_server: MailServer
+) -> None:
+    session = await make_session()
+    await register_person(session, smtp_settings, language="km", chosen_name="សុខា")
+    await deliver_due(SmtpTransport(smtp_settings), smtp_settings)
+    (message,) = mail_server.inbox.messages
+    text = _parts(message)["text/plain"][0].get_content()
+    assert "សុខា" in text
+    assert "Hello" not in text
+    assert any("\u1780" <= ch <= "\u17ff" for ch in message["Subject"])
+
+
+async def test_smtp_down_registrations_succeed_and_mail_arrives_later(
+    database_url: str, tmp_path: Path
+) -> None:
+    from sala.app import create_app
+
+    down = MailServer()  # not started yet: nothing listens on its port
+    settings = make_settings(
+        tmp_path, database_url, SALA_SMTP_HOST="127.0.0.1", SALA_SMTP_PORT=str(down.port),
+        SALA_MAIL_WORKER="off",
+    )  # fmt: skip
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        session = await make_session()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
+            for index in range(3):
+                answer = await api.post(
+                    f"/api/v1/sessions/{session.id}/registrations",
+                    json={"chosen_name": f"P{index}", "email": f"p{index}@example.org",
+                          "sector": "ngo", "consent": True},
+                )  # fmt: skip
+                assert answer.status_code == 201
+        assert await deliver_due(SmtpTransport(settings), settings) == 0
+        waiting = await OutboxMessage.all()
+        assert len(waiting) == 3
+        assert all(m.status == OutboxStatus.PENDING and m.attempts == 1 for m in waiting)
+        assert all("cannot reach the mail server" in m.last_error for m in waiting)
+        first_ids = {m.message_id for m in waiting}
+        # Not due yet: backoff.
+        assert await deliver_due(SmtpTransport(settings), settings) == 0
+
+        down.start()
+        try:
+            later = datetime.now(UTC) + timedelta(minutes=5)
+            sent = await deliver_due(SmtpTransport(settings), settings, now=later)
+        finally:
+            down.stop()
+        assert sent == 3
+        assert {m["Message-ID"] for m in down.inbox.messages} == first_ids
+        assert await OutboxMessage.filter(status=OutboxStatus.SENT).count() == 3
+
+
+async def test_refused_recipient_is_marked_failed_and_not_retried(
+    smtp_app: Starlette, smtp_settings: Settings, mail_server: MailServer, client: httpx.AsyncClient
+) -> None:
+    mail_server.inbox.refused.add("nobody@example.org")
+    session = await make_session()
+    await register_person(session, smtp_settings, email="nobody@example.org")
+    await register_person(session, smtp_settings, email="somebody@example.org")
+    assert await deliver_due(SmtpTransport(smtp_settings), smtp_settings) == 1
+    failed = await OutboxMessage.get(to_address="nobody@example.org")
+    assert failed.status == OutboxStatus.FAILED
+    assert "550" in failed.last_error and "recipient refused" in failed.last_error
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert await deliver_due(SmtpTransport(smtp_settings), smtp_settings, now=later) == 0
+    assert (await OutboxMessage.get(id=failed.id)).attempts == 1
+
+
+async def test_two_workers_never_send_the_same_message_twice(
+    smtp_app: Starlette, smtp_settings: Settings, mail_server: MailServer
+) -> None:
+    import asyncio
+
+    session = await make_session(capacity="40")
+    for _ in range(30):
+        await register_person(session, smtp_settings)
+    transport = SmtpTransport(smtp_settings)
+    results = await asyncio.gather(
+        *(deliver_due(transport, smtp_settings, limit=7) for _ in range(6))
+    )
+    while sum(results) < 30 and any(results):
+        results = [*results, await deliver_due(transport, smtp_settings)]
+    ids = [m["Message-ID"] for m in mail_server.inbox.messages]
+    assert len(ids) == 30 and len(set(ids)) == 30
+
+
+async def test_without_smtp_host_mail_waits_in_the_outbox(
+    settings: Settings, app: Starlette
+) -> None:
+    session = await make_session()
+    await register_person(session, settings)
+    assert settings.smtp_host is None
+    assert await run_once(settings) == 0
+    (message,) = await OutboxMessage.all()
+    assert message.status == OutboxStatus.PENDING
+
+
+async def test_reminder_is_sent_once(smtp_app: Starlette, smtp_settings: Settings) -> None:
+    soon = datetime.now(UTC) + timedelta(hours=20)
+    session = await make_session(
+        starts_at=soon.isoformat(), ends_at=(soon + timedelta(hours=2)).isoformat()
+    )
+    await register_person(session, smtp_settings)
+    await register_person(session, smtp_settings, email="", phone="012 999 888")
+    later = await make_session(title_en="Later")
+    await register_person(later, smtp_settings)
+    assert await enqueue_due_reminders(smtp_settings) == 1
+    assert await enqueue_due_reminders(smtp_settings) == 0
+    assert await OutboxMessage.filter(kind="session_reminder_to_registrant").count() == 1
+
+
+async def test_names_cannot_inject_headers_or_html(
+    smtp_app: Starlette, smtp_settings: Settings, mail_server: MailServer
+) -> None:
+    session = await make_session(title_en="Safe & sound")
+    await register_person(
+        session, smtp_settings, chosen_name='<b>Bold</b> & "quoted"', email="x@example.org"
+    )
+    await deliver_due(SmtpTransport(smtp_settings), smtp_settings)
+    (message,) = mail_server.inbox.messages
+    parts = _parts(message)
+    assert "&lt;b&gt;Bold&lt;/b&gt; &amp;" in parts["text/html"][0].get_content()
+    assert '<b>Bold</b> & "quoted"' in parts["text/plain"][0].get_content()
+    assert "Bcc" not in message

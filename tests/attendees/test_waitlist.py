@@ -1,0 +1,149 @@
+"""Capacity and waitlist rules, through the services, including under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from attendees.models import Registration, RegistrationStatus
+from attendees.registration import cancel_registration, waitlist_position
+from events import services as events
+from events.forms import session_values
+from events.models import Session
+from sala.config import Settings
+from sala.models import OutboxMessage, Role
+from tests.factories import make_session, make_staff, register_person
+
+pytestmark = pytest.mark.usefixtures("app")
+
+
+async def test_confirmed_while_seats_remain_then_waitlisted_in_order(settings: Settings) -> None:
+    session = await make_session(capacity="2")
+    outcomes = [await register_person(session, settings) for _ in range(4)]
+    assert [o.registration.status for o in outcomes] == [
+        "confirmed",
+        "confirmed",
+        "waitlisted",
+        "waitlisted",
+    ]
+    assert [o.waitlist_position for o in outcomes] == [None, None, 1, 2]
+    await session.refresh_from_db()
+    assert (session.confirmed_count, session.seats_left) == (2, 0)
+    kinds = sorted(await OutboxMessage.all().values_list("kind", flat=True))
+    assert (
+        kinds
+        == ["registration_confirmed_to_registrant"] * 2
+        + ["registration_waitlisted_to_registrant"] * 2
+    )
+
+
+async def test_registering_twice_returns_the_same_registration(settings: Settings) -> None:
+    session = await make_session()
+    first = await register_person(session, settings, email="Dara@Example.org")
+    again = await register_person(session, settings, email="  dara@example.ORG ")
+    assert again.created is False
+    assert again.registration.id == first.registration.id
+    assert await Registration.all().count() == 1
+    assert await OutboxMessage.all().count() == 1
+
+
+async def test_one_person_across_sessions(settings: Settings) -> None:
+    first, second = await make_session(), await make_session(title_en="Second")
+    a = await register_person(first, settings, email="same@example.org")
+    b = await register_person(second, settings, email="SAME@example.org", chosen_name="Other")
+    assert a.registration.person.id == b.registration.person.id
+    by_phone = await register_person(first, settings, email="", phone="012 345 678")
+    again = await register_person(second, settings, email="", phone="+855 12 345 678")
+    assert by_phone.registration.person.id == again.registration.person.id
+    assert by_phone.registration.person.phone == "+85512345678"
+
+
+async def test_cancelling_a_confirmed_seat_promotes_the_first_waiting(settings: Settings) -> None:
+    session = await make_session(capacity="1")
+    holder = (await register_person(session, settings)).registration
+    first_waiting = (await register_person(session, settings)).registration
+    second_waiting = (await register_person(session, settings)).registration
+    outcome = await cancel_registration(holder.id, settings=settings, actor=None)
+    assert [r.id for r in outcome.promoted] == [first_waiting.id]
+    await first_waiting.refresh_from_db()
+    await second_waiting.refresh_from_db()
+    assert first_waiting.status == RegistrationStatus.CONFIRMED
+    assert await waitlist_position(second_waiting) == 1
+    await session.refresh_from_db()
+    assert session.confirmed_count == 1
+    assert await OutboxMessage.filter(kind="registration_promoted_to_registrant").count() == 1
+    # Cancelling again changes nothing and promotes no one.
+    again = await cancel_registration(holder.id, settings=settings, actor=None)
+    assert again.promoted == []
+
+
+async def test_cancelling_a_waitlisted_person_promotes_no_one(settings: Settings) -> None:
+    session = await make_session(capacity="1")
+    await register_person(session, settings)
+    waiting = (await register_person(session, settings)).registration
+    outcome = await cancel_registration(waiting.id, settings=settings, actor=None)
+    assert outcome.promoted == []
+    await session.refresh_from_db()
+    assert session.confirmed_count == 1
+
+
+async def test_raising_the_capacity_promotes_from_the_waitlist(settings: Settings) -> None:
+    admin = await make_staff(Role.ADMIN)
+    session = await make_session(capacity="1")
+    registrations = [(await register_person(session, settings)).registration for _ in range(4)]
+    session = await Session.get(id=session.id).prefetch_related("topic", "facilitators")
+    values = {**session_values(session), "capacity": "3"}
+    data = await events.session_input(values, default_timezone="Asia/Phnom_Penh")
+    updated = await events.update_session(session, data, actor=admin, settings=settings)
+    assert updated.confirmed_count == 3
+    statuses = [(await Registration.get(id=r.id)).status for r in registrations]
+    assert statuses == ["confirmed", "confirmed", "confirmed", "waitlisted"]
+
+
+async def test_capacity_below_confirmed_is_refused(settings: Settings) -> None:
+    admin = await make_staff(Role.ADMIN)
+    session = await make_session(capacity="3")
+    for _ in range(3):
+        await register_person(session, settings)
+    session = await Session.get(id=session.id).prefetch_related("topic", "facilitators")
+    data = await events.session_input(
+        {**session_values(session), "capacity": "2"}, default_timezone="Asia/Phnom_Penh"
+    )
+    try:
+        await events.update_session(session, data, actor=admin, settings=settings)
+    except Exception as exc:
+        assert getattr(exc, "errors", {}).get("capacity")
+    else:
+        raise AssertionError("capacity below the confirmed count was accepted")
+    assert (await Session.get(id=session.id)).capacity == 3
+
+
+async def test_hundreds_of_simultaneous_registrations_never_oversell(settings: Settings) -> None:
+    session = await make_session(capacity="50")
+    outcomes = await asyncio.gather(*(register_person(session, settings) for _ in range(300)))
+    confirmed = [o for o in outcomes if o.registration.status == RegistrationStatus.CONFIRMED]
+    waiting = [o for o in outcomes if o.registration.status == RegistrationStatus.WAITLISTED]
+    assert len(confirmed) == 50 and len(waiting) == 250
+    await session.refresh_from_db()
+    assert session.confirmed_count == 50
+    assert await Registration.filter(status=RegistrationStatus.CONFIRMED).count() == 50
+    # The waitlist positions are 1..250 with no gap or repeat.
+    positions = [await waitlist_position(o.registration) for o in waiting]
+    assert sorted(positions) == list(range(1, 251))  # type: ignore[type-var]
+
+
+async def test_simultaneous_cancellations_promote_exactly_one_each(settings: Settings) -> None:
+    session = await make_session(capacity="20")
+    outcomes = [await register_person(session, settings) for _ in range(40)]
+    holders = [o.registration for o in outcomes[:20]]
+    waiting = [o.registration for o in outcomes[20:]]
+    results = await asyncio.gather(
+        *(cancel_registration(r.id, settings=settings, actor=None) for r in holders[:10])
+    )
+    promoted = [p.id for result in results for p in result.promoted]
+    assert sorted(promoted) == sorted(r.id for r in waiting[:10])  # the first ten, in order
+    assert len(set(promoted)) == 10
+    await session.refresh_from_db()
+    assert session.confirmed_count == 20
+    assert await Registration.filter(status=RegistrationStatus.CONFIRMED).count() == 20
