@@ -267,7 +267,11 @@ async def staff_invitations(request: Request) -> Response:
                     actor=request.state.user,
                     settings=settings,
                 )
-                notice = {"created": len(result.invitations), "skipped": result.skipped}
+                notice = {
+                    "created": len(result.invitations),
+                    "code": None,
+                    "skipped": result.skipped,
+                }
             values = {}
         except ValidationFailed as exc:
             errors, status = exc.translated_errors(), 422

@@ -68,7 +68,7 @@ class TicketKeys:
 def load_keys(data_dir: Path) -> TicketKeys:
     """The installation's ticket keys, making the first pair on first use."""
     folder = data_dir / "ticket_keys"
-    folder.mkdir(mode=0o700, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not any(folder.glob("*.pem")):
         _write_key(folder / "1.pem", Ed25519PrivateKey.generate())
     private: dict[int, Ed25519PrivateKey] = {}

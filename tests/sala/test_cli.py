@@ -81,3 +81,30 @@ def test_bad_settings_stop_with_a_message_naming_the_variable(
     result = _sala(tmp_path, "migrate", **{variable: value})
     assert result.returncode == 2
     assert variable in result.stderr
+
+
+def test_worker_starts_and_stops_cleanly(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("SALA_")}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "sala", "worker"],
+        env={**inherited, "SALA_DATA_DIR": str(tmp_path)},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        assert worker.stdout is not None
+        line = ""
+        while time.monotonic() < deadline and "running" not in line:
+            line = worker.stdout.readline()
+        assert "Sala worker running" in line
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
