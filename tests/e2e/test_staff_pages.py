@@ -273,8 +273,11 @@ def test_create_and_publish_a_session(page: Page) -> None:
         _submit(page)
     assert answer.value.status == 422, f"an invalid capacity answered {answer.value.status}"
     assert _path(page.url) == "/staff/sessions/new"
-    expect(page.locator("main .alert.error[role=alert]")).to_have_text(
-        "Please correct the fields marked below."
+    summary = page.locator("main .alert.error[role=alert]")
+    expect(summary).to_contain_text("Please correct the fields marked below.")
+    # The summary links each message to its field, so it can be reached from the top.
+    expect(summary.locator("a[href='#capacity']")).to_have_text(
+        "Enter a number in the allowed range."
     )
     capacity = page.locator("#capacity")
     capacity_error = _field(page, "capacity").locator(".field-error")
@@ -358,7 +361,9 @@ def test_series_generator(page: Page, artifacts_dir: Path) -> None:
     _submit(page)
 
     expect(page).to_have_url(re.compile(r"/staff/sessions\?created=3$"))
-    expect(page.locator("main .alert.success")).to_have_text("The series has been created.")
+    expect(page.locator("main .alert.success")).to_have_text(
+        "The series has been created: 3 sessions."
+    )
     cards = page.locator("main .session-card").filter(has_text=title_en)
     expect(cards).to_have_count(3)
     expect(cards.locator(".badge")).to_have_text(["Draft", "Draft", "Draft"])
