@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -132,13 +133,19 @@ async def _find_or_create_person(data: RegistrationInput) -> Person:
     elif data.phone:
         person = await Person.filter(phone=data.phone).order_by("id").first()
     if person is None:
-        person = await Person.create(
-            email=data.email,
-            phone=data.phone,
-            chosen_name=data.chosen_name,
-            pronouns=data.pronouns,
-            language=data.language,
-        )
+        try:
+            # A savepoint: the same new email registering for two sessions at once must not
+            # abort the second registration, only find the person the first one created.
+            async with in_transaction():
+                person = await Person.create(
+                    email=data.email,
+                    phone=data.phone,
+                    chosen_name=data.chosen_name,
+                    pronouns=data.pronouns,
+                    language=data.language,
+                )
+        except IntegrityError:
+            person = await Person.get(email=data.email)
     elif data.phone and not person.phone:
         person.phone = data.phone
         await person.save(update_fields=["phone", "updated_at"])

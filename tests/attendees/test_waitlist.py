@@ -147,3 +147,12 @@ async def test_simultaneous_cancellations_promote_exactly_one_each(settings: Set
     await session.refresh_from_db()
     assert session.confirmed_count == 20
     assert await Registration.filter(status=RegistrationStatus.CONFIRMED).count() == 20
+
+
+async def test_same_new_person_in_two_sessions_at_once(settings: Settings) -> None:
+    sessions = [await make_session(title_en=f"S{i}") for i in range(6)]
+    outcomes = await asyncio.gather(
+        *(register_person(s, settings, email="new.person@example.org") for s in sessions)
+    )
+    assert len({o.registration.person.id for o in outcomes}) == 1
+    assert await Registration.filter(status=RegistrationStatus.CONFIRMED).count() == 6
