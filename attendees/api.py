@@ -24,7 +24,7 @@ from attendees.models import Registration, RegistrationSource
 from attendees.registration import cancel_registration, register, waitlist_position
 from attendees.schemas import invitation_json, registration_json
 from attendees.views import roster
-from events.services import get_public_session, get_session_for_staff
+from events.services import get_session_for_staff
 from sala.errors import RateLimited, ValidationFailed
 from sala.i18n import N_
 from sala.jsonapi import read_json_object
@@ -36,12 +36,13 @@ from sala.permissions import public, staff_api
 @public
 async def create_registration(request: Request) -> Response:
     settings = request.app.state.settings
-    session = await get_public_session(request.path_params["session_id"])
     payload = await read_json_object(request)
     if not registration_allowed(request, payload):
         raise RateLimited()
     data = parse_registration(payload, default_language=request.state.language)
-    outcome = await register(session.id, data, source=RegistrationSource.API, settings=settings)
+    outcome = await register(
+        request.path_params["session_id"], data, source=RegistrationSource.API, settings=settings
+    )
     registration = outcome.registration
     return JSONResponse(
         {

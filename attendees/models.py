@@ -120,4 +120,5 @@ class Registration(Model):
     class Meta:
         table = "registration"
         unique_together = (("session", "person"),)
+        indexes = (("session_id", "status"),)  # the roster, waitlist positions, promotion
         ordering = ["id"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -32,7 +32,6 @@ from attendees.errors import (
 from attendees.forms import RegistrationInput
 from attendees.models import (
     Invitation,
-    Person,
     Registration,
     RegistrationSource,
     RegistrationStatus,
@@ -126,30 +125,60 @@ async def _take_invitation_seat(
     return invitation
 
 
-async def _find_or_create_person(data: RegistrationInput) -> Person:
-    person = None
+async def _person_for(
+    connection: BaseDBAsyncClient, data: RegistrationInput, now: datetime
+) -> tuple[int, bool]:
+    """The id of the person these details belong to, and whether they are new.
+
+    One statement in the common case: an insert that does nothing when the email is known
+    (a concurrent registration of the same new email waits for the first, then finds it).
+    """
+    fields = [data.email, data.phone, data.chosen_name, data.pronouns, data.language, now, now]
+    insert = (
+        "INSERT INTO person (email, phone, chosen_name, pronouns, language, created_at, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
     if data.email:
-        person = await Person.get_or_none(email=data.email)
-    elif data.phone:
-        person = await Person.filter(phone=data.phone).order_by("id").first()
-    if person is None:
-        try:
-            # A savepoint: the same new email registering for two sessions at once must not
-            # abort the second registration, only find the person the first one created.
-            async with in_transaction():
-                person = await Person.create(
-                    email=data.email,
-                    phone=data.phone,
-                    chosen_name=data.chosen_name,
-                    pronouns=data.pronouns,
-                    language=data.language,
-                )
-        except IntegrityError:
-            person = await Person.get(email=data.email)
-    elif data.phone and not person.phone:
-        person.phone = data.phone
-        await person.save(update_fields=["phone", "updated_at"])
-    return person
+        row = await db.fetch_one(
+            connection, insert + " ON CONFLICT (email) DO NOTHING RETURNING id", fields
+        )
+        if row is not None:
+            return int(row["id"]), True
+        row = await db.fetch_one(
+            connection, "SELECT id, phone FROM person WHERE email = ?", [data.email]
+        )
+    else:
+        row = await db.fetch_one(
+            connection, "SELECT id, phone FROM person WHERE phone = ? ORDER BY id LIMIT 1",
+            [data.phone],
+        )  # fmt: skip
+        if row is None:
+            created = await db.fetch_one(connection, insert + " RETURNING id", fields)
+            assert created is not None
+            return int(created["id"]), True
+    assert row is not None
+    if data.phone and not row["phone"]:
+        await db.execute(
+            connection, "UPDATE person SET phone = ?, updated_at = ? WHERE id = ?",
+            [data.phone, now, row["id"]],
+        )  # fmt: skip
+    return int(row["id"]), False
+
+
+_SESSION_COLUMNS = (
+    "id", "status", "audience", "capacity", "confirmed_count", "starts_at",
+    "registration_opens_at", "registration_closes_at",
+)  # fmt: skip
+
+
+async def _lock_session(connection: BaseDBAsyncClient, session_id: int) -> Session | None:
+    """Lock the session row and read what the seat decision needs, in one statement."""
+    row = await db.lock_row(connection, "session", session_id, _SESSION_COLUMNS)
+    if row is None:
+        return None
+    for name in ("starts_at", "registration_opens_at", "registration_closes_at"):
+        row[name] = db.as_datetime(row[name])
+    return Session(**row)
 
 
 async def _take_seat(session_id: int) -> bool:
@@ -201,56 +230,121 @@ async def register(
 ) -> RegistrationOutcome:
     """Register a person for a session: confirmed while seats remain, else waitlisted.
 
-    Registering again for the same session returns the existing registration.
+    Registering again for the same session returns the existing registration. This is the
+    busiest write of a registration rush, so it keeps the session lock as short as it can:
+    the person is found or created before the lock, and the lock reads the session in the
+    same statement (see docs/ARCHITECTURE.md, "Seats").
     """
     now = now or datetime.now(UTC)
+    by_staff = actor is not None
     async with in_transaction() as connection:
-        await db.lock_row(connection, "session", session_id)
-        session = await Session.get_or_none(id=session_id)
-        if session is None:
+        person_id, new_person = await _person_for(connection, data, now)
+        session = await _lock_session(connection, session_id)
+        if session is None or session.status == SessionStatus.DRAFT:
             raise SessionNotFound()
-        _check_open(session, now, by_staff=actor is not None)
-        person = await _find_or_create_person(data)
-        existing = await Registration.get_or_none(session_id=session.id, person_id=person.id)
-        if existing is not None and existing.status != RegistrationStatus.CANCELLED:
-            existing.person = person
-            return RegistrationOutcome(existing, False, await waitlist_position(existing))
-        invitation = await _take_invitation_seat(
-            session, data.invitation_code, by_staff=actor is not None
+        _check_open(session, now, by_staff=by_staff)
+        existing = None
+        if not new_person:
+            existing = await Registration.get_or_none(session_id=session.id, person_id=person_id)
+            if existing is not None and existing.status != RegistrationStatus.CANCELLED:
+                return RegistrationOutcome(existing, False, await waitlist_position(existing))
+        invitation = await _take_invitation_seat(session, data.invitation_code, by_staff=by_staff)
+        # Under the lock, the count just read is the truth; the update stays conditional anyway.
+        confirmed = session.confirmed_count < session.capacity and bool(
+            await db.execute(
+                connection,
+                'UPDATE "session" SET confirmed_count = confirmed_count + 1 '
+                "WHERE id = ? AND confirmed_count < capacity",
+                [session.id],
+            )
         )
-        confirmed = await _take_seat(session.id)
-        status = RegistrationStatus.CONFIRMED if confirmed else RegistrationStatus.WAITLISTED
-        manage_key, ticket_seed = _new_secret()
-        fields: dict[str, Any] = {
-            "chosen_name": data.chosen_name,
-            "pronouns": data.pronouns,
-            "sector": data.sector,
-            "organisation": data.organisation,
-            "language": data.language,
-            "accessibility_needs": data.accessibility_needs,
-            "status": status,
-            "source": source,
-            "invitation": invitation,
-            "manage_key": manage_key,
-            "ticket_seed": ticket_seed,
-            "consent_at": now if data.consent else None,
-            "waitlisted_at": None if confirmed else now,
-            "cancelled_at": None,
-            "cancelled_by": None,
-        }
-        if existing is not None:
-            registration = existing
-            for name, value in fields.items():
-                setattr(registration, name, value)
-            await registration.save()
-        else:
-            registration = await Registration.create(session=session, person=person, **fields)
-        registration.person = person
-        await _enqueue_for(registration, CONFIRMED_MAIL if confirmed else WAITLISTED_MAIL, settings)
+        registration = await _save_registration(
+            existing,
+            session,
+            person_id,
+            data,
+            status=RegistrationStatus.CONFIRMED if confirmed else RegistrationStatus.WAITLISTED,
+            source=source,
+            invitation=invitation,
+            now=now,
+            # Taken under the lock: the waitlist order is the order the seats were decided in.
+            waitlisted_at=None if confirmed else datetime.now(UTC),
+            connection=connection,
+        )
+        if data.email:
+            await mail.enqueue(
+                CONFIRMED_MAIL if confirmed else WAITLISTED_MAIL,
+                to=data.email,
+                language=data.language,
+                params={"registration_id": registration.id},
+                domain=settings.domain,
+            )
         if actor is not None:
-            await audit.record(actor, "registration.create", registration, {"status": status})
-        position = None if confirmed else await waitlist_position(registration)
+            await audit.record(
+                actor, "registration.create", registration, {"status": registration.status}
+            )
+        position = None
+        if not confirmed:
+            waiting = await db.fetch_one(
+                connection,
+                "SELECT COUNT(*) AS n FROM registration WHERE session_id = ? AND status = ?",
+                [session.id, RegistrationStatus.WAITLISTED.value],
+            )
+            position = int(waiting["n"]) if waiting else None  # this one is the last in line
     return RegistrationOutcome(registration, True, position)
+
+
+async def _save_registration(
+    existing: Registration | None,
+    session: Session,
+    person_id: int,
+    data: RegistrationInput,
+    *,
+    status: RegistrationStatus,
+    source: RegistrationSource,
+    invitation: Invitation | None,
+    now: datetime,
+    waitlisted_at: datetime | None,
+    connection: BaseDBAsyncClient,
+) -> Registration:
+    manage_key, ticket_seed = _new_secret()
+    fields: dict[str, Any] = {
+        "chosen_name": data.chosen_name,
+        "pronouns": data.pronouns,
+        "sector": data.sector.value,
+        "organisation": data.organisation,
+        "language": data.language,
+        "accessibility_needs": data.accessibility_needs,
+        "status": status.value,
+        "source": source.value,
+        "invitation_id": invitation.id if invitation else None,
+        "manage_key": manage_key,
+        "ticket_seed": ticket_seed,
+        "consent_at": now if data.consent else None,
+        "waitlisted_at": waitlisted_at,
+        "cancelled_at": None,
+        "cancelled_by_id": None,
+    }
+    if existing is not None:  # registering again after cancelling: the same row, new secrets
+        for name, value in fields.items():
+            setattr(existing, name, value)
+        await existing.save()
+        return existing
+    columns = ["session_id", "person_id", *fields, "created_at", "updated_at"]
+    values = [session.id, person_id, *fields.values(), now, now]
+    row = await db.fetch_one(
+        connection,
+        f"INSERT INTO registration ({', '.join(columns)}) "  # noqa: S608 - our column names
+        f"VALUES ({', '.join('?' for _ in columns)}) RETURNING id",
+        values,
+    )
+    assert row is not None
+    registration = Registration(
+        id=int(row["id"]), session_id=session.id, person_id=person_id, **fields
+    )
+    registration._saved_in_db = True
+    registration.created_at = registration.updated_at = now
+    return registration
 
 
 async def promote_from_waitlist(session_id: int, *, settings: Settings) -> list[Registration]:

@@ -6,6 +6,7 @@ Each feature package is one Tortoise app with its own migration history
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from tortoise import Tortoise, connections
@@ -65,15 +66,55 @@ async def ping() -> bool:
 MIGRATIONS_CONFIG = config_for_url("sqlite://:memory:")
 
 
-async def lock_row(connection: BaseDBAsyncClient, table: str, row_id: int) -> None:
-    """Make the current transaction the only writer of one row until it ends.
+async def lock_row(
+    connection: BaseDBAsyncClient, table: str, row_id: int, columns: tuple[str, ...] = ("id",)
+) -> dict[str, Any] | None:
+    """Make the current transaction the only writer of one row until it ends, and read it.
 
-    PostgreSQL: ``SELECT … FOR UPDATE``. SQLite: a no-op write, which takes the database's
-    write lock at once — BEGIN is deferred there, and a transaction that reads first and
-    writes later can fail with "database is locked" when another process got there first.
+    PostgreSQL: ``SELECT … FOR UPDATE``. SQLite: a no-op ``UPDATE … RETURNING``, which takes
+    the database's write lock at once — BEGIN is deferred there, and a transaction that reads
+    first and writes later can fail with "database is locked" when another process got there
+    first. Returns the given columns, or None when there is no such row.
     """
+    names = ", ".join(f'"{column}"' for column in columns)
     if connection.capabilities.dialect == "sqlite":
-        statement = f'UPDATE "{table}" SET id = id WHERE id = ?'  # noqa: S608 - our table names
+        statement = f'UPDATE "{table}" SET id = id WHERE id = ? RETURNING {names}'  # noqa: S608
     else:
-        statement = f'SELECT id FROM "{table}" WHERE id = $1 FOR UPDATE'  # noqa: S608
-    await connection.execute_query(statement, [row_id])
+        statement = f'SELECT {names} FROM "{table}" WHERE id = ? FOR UPDATE'  # noqa: S608
+    return await fetch_one(connection, statement, [row_id])
+
+
+_POSTGRES_STATEMENTS: dict[str, str] = {}
+
+
+def _dialect_statement(connection: BaseDBAsyncClient, statement: str) -> str:
+    """Statements are written with ``?`` placeholders; PostgreSQL wants ``$1, $2, …``."""
+    if connection.capabilities.dialect == "sqlite":
+        return statement
+    converted = _POSTGRES_STATEMENTS.get(statement)
+    if converted is None:
+        parts = statement.split("?")
+        converted = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+        _POSTGRES_STATEMENTS[statement] = converted
+    return converted
+
+
+async def fetch_one(
+    connection: BaseDBAsyncClient, statement: str, params: list[Any]
+) -> dict[str, Any] | None:
+    """One row of a hand-written statement, for the few hot paths where the ORM's per-query
+    cost matters (``attendees/registration.py``)."""
+    rows = await connection.execute_query_dict(_dialect_statement(connection, statement), params)
+    return rows[0] if rows else None
+
+
+async def execute(connection: BaseDBAsyncClient, statement: str, params: list[Any]) -> int:
+    count, _rows = await connection.execute_query(_dialect_statement(connection, statement), params)
+    return count
+
+
+def as_datetime(value: datetime | str | None) -> datetime | None:
+    """A timestamp read by hand: SQLite gives text, PostgreSQL a datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
