@@ -4,6 +4,7 @@ download and delete their data."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -21,8 +22,13 @@ MANAGE_LINK_DAYS = 400
 _SALT = "sala.registration.manage"
 
 
+@cache
+def _serializer_for(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=_SALT)
+
+
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt=_SALT)
+    return _serializer_for(settings.secret_key)
 
 
 def manage_token(registration: Registration, settings: Settings) -> str:

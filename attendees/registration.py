@@ -165,20 +165,31 @@ async def _person_for(
     return int(row["id"]), False
 
 
+_LOCK_SESSION = {
+    # SQLite: a no-op write takes the write lock at once (see sala.db.lock_row).
+    "sqlite": 'UPDATE "session" SET id = id WHERE id = ? RETURNING {columns}',
+    "postgres": 'SELECT {columns} FROM "session" WHERE id = ? FOR UPDATE',
+}
 _SESSION_COLUMNS = (
-    "id", "status", "audience", "capacity", "confirmed_count", "starts_at",
-    "registration_opens_at", "registration_closes_at",
-)  # fmt: skip
+    "id, status, audience, capacity, confirmed_count, starts_at, registration_opens_at, "
+    "registration_closes_at, (SELECT COUNT(*) FROM registration r "
+    "WHERE r.session_id = session.id AND r.status = 'waitlisted') AS waiting"
+)
 
 
-async def _lock_session(connection: BaseDBAsyncClient, session_id: int) -> Session | None:
-    """Lock the session row and read what the seat decision needs, in one statement."""
-    row = await db.lock_row(connection, "session", session_id, _SESSION_COLUMNS)
+async def _lock_session(
+    connection: BaseDBAsyncClient, session_id: int
+) -> tuple[Session, int] | None:
+    """Lock the session row and read what the seat decision needs — and how many people
+    wait — in one statement."""
+    statement = _LOCK_SESSION[connection.capabilities.dialect].format(columns=_SESSION_COLUMNS)
+    row = await db.fetch_one(connection, statement, [session_id])
     if row is None:
         return None
+    waiting = int(row.pop("waiting"))
     for name in ("starts_at", "registration_opens_at", "registration_closes_at"):
         row[name] = db.as_datetime(row[name])
-    return Session(**row)
+    return Session(**row), waiting
 
 
 async def _take_seat(session_id: int) -> bool:
@@ -239,9 +250,10 @@ async def register(
     by_staff = actor is not None
     async with in_transaction() as connection:
         person_id, new_person = await _person_for(connection, data, now)
-        session = await _lock_session(connection, session_id)
-        if session is None or session.status == SessionStatus.DRAFT:
+        locked = await _lock_session(connection, session_id)
+        if locked is None or locked[0].status == SessionStatus.DRAFT:
             raise SessionNotFound()
+        session, waiting = locked
         _check_open(session, now, by_staff=by_staff)
         existing = None
         if not new_person:
@@ -283,15 +295,8 @@ async def register(
             await audit.record(
                 actor, "registration.create", registration, {"status": registration.status}
             )
-        position = None
-        if not confirmed:
-            waiting = await db.fetch_one(
-                connection,
-                "SELECT COUNT(*) AS n FROM registration WHERE session_id = ? AND status = ?",
-                [session.id, RegistrationStatus.WAITLISTED.value],
-            )
-            position = int(waiting["n"]) if waiting else None  # this one is the last in line
-    return RegistrationOutcome(registration, True, position)
+    # A new waitlisted registration is the last in line.
+    return RegistrationOutcome(registration, True, None if confirmed else waiting + 1)
 
 
 async def _save_registration(
