@@ -165,27 +165,40 @@ async def _person_for(
     return int(row["id"]), False
 
 
-_LOCK_SESSION = {
-    # SQLite: a no-op write takes the write lock at once (see sala.db.lock_row).
-    "sqlite": 'UPDATE "session" SET id = id WHERE id = ? RETURNING {columns}',
-    "postgres": 'SELECT {columns} FROM "session" WHERE id = ? FOR UPDATE',
-}
 _SESSION_COLUMNS = (
     "id, status, audience, capacity, confirmed_count, starts_at, registration_opens_at, "
-    "registration_closes_at, (SELECT COUNT(*) FROM registration r "
-    "WHERE r.session_id = session.id AND r.status = 'waitlisted') AS waiting"
+    "registration_closes_at"
+)
+_WAITING = (
+    "SELECT COUNT(*) FROM registration r WHERE r.session_id = session.id "
+    "AND r.status = 'waitlisted'"
+)
+_LOCK_SESSION = {
+    # SQLite: a no-op write takes the write lock at once (see sala.db.lock_row), and as the
+    # only writer it can count the waitlist in the same statement.
+    "sqlite": f'UPDATE "session" SET id = id WHERE id = ? RETURNING {_SESSION_COLUMNS}, '  # noqa: S608
+    f"({_WAITING}) AS waiting",
+    # PostgreSQL: a subquery here would count with the snapshot taken *before* the lock was
+    # granted, so the count is a statement of its own, after it.
+    "postgres": f'SELECT {_SESSION_COLUMNS} FROM "session" WHERE id = ? FOR UPDATE',  # noqa: S608
+}
+_COUNT_WAITING = (
+    "SELECT COUNT(*) AS waiting FROM registration WHERE session_id = ? AND status = 'waitlisted'"
 )
 
 
 async def _lock_session(
     connection: BaseDBAsyncClient, session_id: int
 ) -> tuple[Session, int] | None:
-    """Lock the session row and read what the seat decision needs — and how many people
-    wait — in one statement."""
-    statement = _LOCK_SESSION[connection.capabilities.dialect].format(columns=_SESSION_COLUMNS)
-    row = await db.fetch_one(connection, statement, [session_id])
+    """Lock the session row; read what the seat decision needs and how many people wait."""
+    row = await db.fetch_one(
+        connection, _LOCK_SESSION[connection.capabilities.dialect], [session_id]
+    )
     if row is None:
         return None
+    if "waiting" not in row:
+        counted = await db.fetch_one(connection, _COUNT_WAITING, [session_id])
+        row["waiting"] = counted["waiting"] if counted else 0
     waiting = int(row.pop("waiting"))
     for name in ("starts_at", "registration_opens_at", "registration_closes_at"):
         row[name] = db.as_datetime(row[name])

@@ -122,5 +122,11 @@ async def test_two_processes_never_oversell(two_process_server: tuple[str, str])
         ).json()
         positions = sorted(r["waitlist_position"] for r in listed if r["status"] == "waitlisted")
         assert positions == list(range(1, 126))
+        # What each person was told is what they hold: no two were told the same place.
+        held = {r["id"]: (r["status"], r["waitlist_position"]) for r in listed}
+        told = {
+            a.json()["id"]: (a.json()["status"], a.json()["waitlist_position"]) for a in answers
+        }
+        assert told == held
         detail = (await http.get(f"/api/v1/sessions/{session['id']}")).json()
         assert detail["seats_left"] == 0

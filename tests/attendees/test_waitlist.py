@@ -129,9 +129,11 @@ async def test_hundreds_of_simultaneous_registrations_never_oversell(settings: S
     await session.refresh_from_db()
     assert session.confirmed_count == 50
     assert await Registration.filter(status=RegistrationStatus.CONFIRMED).count() == 50
-    # The waitlist positions are 1..250 with no gap or repeat.
+    # The waitlist positions are 1..250 with no gap or repeat, and each person was told the
+    # place they actually hold.
     positions = [await waitlist_position(o.registration) for o in waiting]
     assert sorted(positions) == list(range(1, 251))  # type: ignore[type-var]
+    assert [o.waitlist_position for o in waiting] == positions
 
 
 async def test_simultaneous_cancellations_promote_exactly_one_each(settings: Settings) -> None:
