@@ -14,6 +14,7 @@ import asyncio
 import os
 import shutil
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -119,7 +120,20 @@ async def database_url(backend: Backend, tmp_path: Path) -> AsyncIterator[str]:
     name = f"sala_test_{uuid.uuid4().hex[:12]}"
     await _postgres_admin(f'CREATE DATABASE "{name}" TEMPLATE "{backend.template}"')
     yield _with_database(POSTGRES_URL, name)
-    await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await _drop_database(name)
+
+
+async def _drop_database(name: str) -> None:
+    """Drop a test database; an autovacuum worker may briefly hold it, so try a few times."""
+    import asyncpg
+
+    for attempt in range(20):
+        try:
+            await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
+            await asyncio.sleep(0.1 * (attempt + 1))
+    warnings.warn(f"could not drop the test database {name}", stacklevel=1)
 
 
 @pytest.fixture
