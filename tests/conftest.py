@@ -107,7 +107,7 @@ def backend(
     folder = tmp_path_factory.mktemp("pg-template")
     _run_outside_any_loop(db.migrate(make_settings(folder, _with_database(POSTGRES_URL, template))))
     yield Backend("postgres", template)
-    _run_outside_any_loop(_postgres_admin(f'DROP DATABASE IF EXISTS "{template}"'))
+    _run_outside_any_loop(_drop_database(template))
 
 
 @pytest.fixture

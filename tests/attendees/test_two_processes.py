@@ -18,7 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL, _postgres_admin, _run_outside_any_loop, _with_database
+from tests.conftest import (
+    POSTGRES_URL,
+    _drop_database,
+    _postgres_admin,
+    _run_outside_any_loop,
+    _with_database,
+)
 from tests.mail_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
