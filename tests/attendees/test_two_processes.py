@@ -81,9 +81,7 @@ def two_process_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         except subprocess.TimeoutExpired:
             server.kill()
         if database:
-            _run_outside_any_loop(
-                _postgres_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            )
+            _run_outside_any_loop(_drop_database(database))
 
 
 async def test_two_processes_never_oversell(two_process_server: tuple[str, str]) -> None:
