@@ -1,5 +1,5 @@
-"""Browser tests: start Sala the way a user would (``sala demo`` then ``sala serve``) and drive
-Debian's Chromium through Playwright.
+"""Browser tests: start Sala the way a user would (``sala demo``, ``sala create-admin`` then
+``sala serve``) and drive Debian's Chromium through Playwright.
 
 Playwright's own browser download is not used (no network): the browser is the system
 Chromium at ``/usr/bin/chromium``. Accessibility checks use axe-core installed by npm
@@ -24,6 +24,9 @@ from typing import Any, NoReturn
 
 import pytest
 
+# The shared helpers assert too: let pytest explain their failures as it does the tests'.
+pytest.register_assert_rewrite("tests.e2e.pages")
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
 AXE_JS = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -33,6 +36,11 @@ SALA = Path(sys.executable).parent / "sala"
 STARTUP_TIMEOUT = 30.0
 
 VIEWPORT = {"width": 360, "height": 740}
+
+# The admin that ``sala_server`` makes with ``sala create-admin``, for the staff pages.
+E2E_ADMIN_EMAIL = "admin@e2e.test"
+E2E_ADMIN_NAME = "E2E Admin"
+E2E_ADMIN_PASSWORD = "e2e admin password"
 
 
 def missing(reason: str) -> NoReturn:
@@ -63,23 +71,15 @@ def artifacts_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def sala_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``sala serve`` on a free port, with the demo data loaded; yields its base URL."""
-    if not SALA.exists():
-        pytest.fail(f"the sala command is not installed next to the Python: {SALA}")
-    data_dir = tmp_path_factory.mktemp("sala-e2e-data")
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    # Only our own SALA_ settings: a developer's SALA_DATABASE_URL etc. must not leak in.
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SALA_")}
-    env.update(
-        SALA_DATA_DIR=str(data_dir),
-        SALA_BASE_URL=base_url,
-        SALA_RATE_LIMITS="off",
-    )
+def sala_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data dir of ``sala_server``; the server's output goes to ``<it>/serve.log``."""
+    return tmp_path_factory.mktemp("sala-e2e-data")
 
-    demo = subprocess.run(
-        [str(SALA), "demo"],
+
+def _run_sala(args: list[str], env: dict[str, str]) -> None:
+    """Run one ``sala`` command to completion; fail the tests with its output if it fails."""
+    done = subprocess.run(
+        [str(SALA), *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -87,14 +87,46 @@ def sala_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         timeout=120,
         check=False,
     )
-    if demo.returncode != 0:
+    if done.returncode != 0:
         pytest.fail(
-            f"`sala demo` failed with exit code {demo.returncode}\n"
-            f"stdout:\n{demo.stdout}\nstderr:\n{demo.stderr}",
+            f"`sala {args[0]}` failed with exit code {done.returncode}\n"
+            f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}",
             pytrace=False,
         )
 
-    log_path = data_dir / "serve.log"
+
+@pytest.fixture(scope="session")
+def sala_server(sala_data_dir: Path) -> Iterator[str]:
+    """A real ``sala serve`` on a free port, with the demo data loaded and an admin
+    (``E2E_ADMIN_*``) made by ``sala create-admin``; yields its base URL."""
+    if not SALA.exists():
+        pytest.fail(f"the sala command is not installed next to the Python: {SALA}")
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    # Only our own SALA_ settings: a developer's SALA_DATABASE_URL etc. must not leak in.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SALA_")}
+    env.update(
+        SALA_DATA_DIR=str(sala_data_dir),
+        SALA_BASE_URL=base_url,
+        SALA_RATE_LIMITS="off",
+    )
+
+    _run_sala(["demo"], env)
+    # There is no sign-up: an admin can only be made on the server's data dir.
+    _run_sala(
+        [
+            "create-admin",
+            "--email",
+            E2E_ADMIN_EMAIL,
+            "--name",
+            E2E_ADMIN_NAME,
+            "--password",
+            E2E_ADMIN_PASSWORD,
+        ],
+        env,
+    )
+
+    log_path = sala_data_dir / "serve.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [str(SALA), "serve", "--port", str(port)],

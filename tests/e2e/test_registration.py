@@ -16,7 +16,6 @@ import io
 import re
 import secrets
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import zxingcpp
@@ -24,11 +23,18 @@ from PIL import Image
 from playwright.sync_api import Page, Response, expect
 
 from tests.e2e.conftest import VIEWPORT
+from tests.e2e.pages import (
+    KHMER,
+    click_first_session_card,
+    describe_violations,
+    html_lang,
+    path_of,
+    serious_violations,
+    settle,
+)
 
 pytestmark = pytest.mark.e2e
 
-KHMER = re.compile("[\u1780-\u17ff]")
-SESSION_PATH = re.compile(r"^/sessions/(\d+)$")
 MANAGE_PATH = re.compile(r"^/registrations/([^/]+)$")
 TICKET_LENGTH = 117
 MIN_TICKET_WIDTH = 300
@@ -38,39 +44,11 @@ NAME_PARTS = ("សុខា", "ចាន់")
 SECTOR = "ngo"
 
 
-def _path(url: str) -> str:
-    return urlsplit(url).path
-
-
-def _settle(page: Page) -> None:
-    """Wait until the page, its images and the Khmer web font are in."""
-    page.wait_for_load_state("networkidle")
-    page.evaluate("document.fonts.ready.then(() => true)")
-
-
-def _serious_violations(page: Page) -> list[dict[str, Any]]:
-    assert page.evaluate("typeof window.axe") == "object", "axe-core did not load in the page"
-    results = page.evaluate("window.axe.run(document, {resultTypes: ['violations']})")
-    return [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
-
-
-def _describe(violations: list[dict[str, Any]]) -> str:
-    lines = []
-    for v in violations:
-        lines.append(f"  - {v['id']} ({v['impact']}): {v['help']} <{v['helpUrl']}>")
-        for node in v["nodes"]:
-            summary = (node.get("failureSummary") or "").replace("\n", " ")
-            lines.append(f"      {node['target']}: {node['html'][:160]}")
-            if summary:
-                lines.append(f"        {summary[:300]}")
-    return "\n".join(lines)
-
-
 def _check_page(page: Page, label: str, problems: list[str]) -> None:
     """axe-core (serious/critical) and no horizontal scrolling; problems are collected, so one
     bad page does not hide the others, and the test fails on them at the end."""
-    _settle(page)
-    assert page.locator("html").get_attribute("lang") == "km", f"{label} is not in Khmer"
+    settle(page)
+    assert html_lang(page) == "km", f"{label} is not in Khmer"
     width = page.evaluate("document.documentElement.scrollWidth")
     if width > VIEWPORT["width"]:
         wide = page.evaluate(
@@ -81,20 +59,20 @@ def _check_page(page: Page, label: str, problems: list[str]) -> None:
             VIEWPORT["width"],
         )
         problems.append(
-            f"{label} ({_path(page.url)}) is {width} px wide on a {VIEWPORT['width']} px "
+            f"{label} ({path_of(page.url)}) is {width} px wide on a {VIEWPORT['width']} px "
             f"screen (horizontal scroll); sticking out: {wide}"
         )
-    violations = _serious_violations(page)
+    violations = serious_violations(page)
     if violations:
         problems.append(
-            f"axe-core found serious/critical problems on {label} ({_path(page.url)}, km, "
-            f"{VIEWPORT['width']} px):\n{_describe(violations)}"
+            f"axe-core found serious/critical problems on {label} ({path_of(page.url)}, km, "
+            f"{VIEWPORT['width']} px):\n{describe_violations(violations)}"
         )
 
 
 def _is_form_post(session_path: str) -> Any:
     def predicate(response: Response) -> bool:
-        return response.request.method == "POST" and _path(response.url) == session_path
+        return response.request.method == "POST" and path_of(response.url) == session_path
 
     return predicate
 
@@ -111,12 +89,7 @@ def test_register_in_khmer_then_cancel(axe_page: Page, artifacts_dir: Any) -> No
     # 1. The home page in Khmer, the first training, its registration form.
     response = page.goto("/?lang=km")
     assert response is not None and response.status == 200
-    cards = page.locator(".session-card")
-    assert cards.count() > 0, "the home page lists no trainings after `sala demo`"
-    cards.first.locator("a").first.click()
-    page.wait_for_url(re.compile(r"/sessions/\d+$"))
-    session_path = _path(page.url)
-    assert SESSION_PATH.match(session_path), f"the card led to {page.url}, not /sessions/<id>"
+    session_path = click_first_session_card(page)
     form_section = page.locator("section#register")
     expect(form_section).to_have_count(1)
     form_section.scroll_into_view_if_needed()
@@ -135,8 +108,8 @@ def test_register_in_khmer_then_cancel(axe_page: Page, artifacts_dir: Any) -> No
         f"the form POST with no contact and no consent answered {posted.value.status}, not 422"
     )
     page.wait_for_load_state("load")
-    assert _path(page.url) == session_path
-    assert page.locator("html").get_attribute("lang") == "km"
+    assert path_of(page.url) == session_path
+    assert html_lang(page) == "km"
     errors = _field_errors(page)
     assert errors, "no .field-error on the page after a refused registration"
     not_khmer = [text for text in errors if not KHMER.search(text)]
@@ -164,11 +137,11 @@ def test_register_in_khmer_then_cancel(axe_page: Page, artifacts_dir: Any) -> No
         f"the valid registration answered {posted.value.status}, not a 303 to the manage page"
     )
     # The redirect keeps the form's "#register" fragment: match on the path only.
-    page.wait_for_url(lambda url: bool(MANAGE_PATH.match(_path(url))))
-    manage_path = _path(page.url)
+    page.wait_for_url(lambda url: bool(MANAGE_PATH.match(path_of(url))))
+    manage_path = path_of(page.url)
     token = MANAGE_PATH.match(manage_path)
     assert token, f"the registration led to {page.url}, not /registrations/<token>"
-    _settle(page)
+    settle(page)
 
     status = page.locator(".status.confirmed")
     expect(status).to_be_visible()
@@ -213,14 +186,14 @@ def test_register_in_khmer_then_cancel(axe_page: Page, artifacts_dir: Any) -> No
     expect(cancel).to_have_count(1)
     assert KHMER.search(cancel.inner_text()), "the cancel link is not in Khmer"
     cancel.click()
-    page.wait_for_url(lambda url: _path(url) == f"{manage_path}/cancel")
+    page.wait_for_url(lambda url: path_of(url) == f"{manage_path}/cancel")
     _check_page(page, "the cancel confirmation page", problems)
     page.screenshot(path=str(artifacts_dir / "cancel-confirm-km-360.png"), full_page=True)
     confirm = page.locator("main form button[type=submit]")
     expect(confirm).to_have_count(1)
     assert KHMER.search(confirm.inner_text()), "the confirm button is not in Khmer"
     confirm.click()
-    page.wait_for_url(lambda url: _path(url) == manage_path)
+    page.wait_for_url(lambda url: path_of(url) == manage_path)
     cancelled = page.locator(".status.cancelled")
     expect(cancelled).to_be_visible()
     assert KHMER.search(cancelled.inner_text()), "the cancelled status is not in Khmer"

@@ -5,46 +5,37 @@ invalid capacity first), publish it and find it on the public home page, generat
 series, and the log-in page and the session form in Khmer. Screenshots go to
 ``test-artifacts/``; axe-core must find no serious or critical problem.
 
-conftest's ``sala_server`` does not say where its data lives, and an admin can only be made
-with ``sala create-admin`` on the server's data dir (there is no sign-up). So this module
-overrides ``sala_server`` with its own server (same recipe: ``sala demo`` then ``sala serve``)
-that also has an admin; conftest's ``context``, ``page`` and ``axe_page`` use it here.
+There is no sign-up: conftest's ``sala_server`` makes the admin (``E2E_ADMIN_*``) with
+``sala create-admin`` on its data dir (``sala_data_dir``), where this module also reads the
+server's log to show it when a test fails.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import subprocess
-import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import (
-    REPO_ROOT,
-    SALA,
-    STARTUP_TIMEOUT,
-    VIEWPORT,
-    _free_port,
-    _healthy,
+from tests.e2e.conftest import E2E_ADMIN_EMAIL, E2E_ADMIN_NAME, E2E_ADMIN_PASSWORD
+from tests.e2e.pages import (
+    KHMER,
+    assert_fits_the_screen,
+    assert_no_serious_violations,
+    html_lang,
+    path_of,
+    settle,
 )
 
 pytestmark = pytest.mark.e2e
 
-ADMIN_EMAIL = "admin@e2e.test"
-ADMIN_NAME = "E2E Admin"
-ADMIN_PASSWORD = "e2e admin password"
-
 ZONE = ZoneInfo("Asia/Phnom_Penh")  # SALA_TIMEZONE's default: the forms are read in it
-KHMER = re.compile("[\u1780-\u17ff]")
 STAFF_SESSION_PATH = re.compile(r"/staff/sessions/(\d+)$")
 PUBLIC_SESSION_PATH = re.compile(r"/sessions/(\d+)$")
 
@@ -52,101 +43,15 @@ PUBLIC_SESSION_PATH = re.compile(r"/sessions/(\d+)$")
 RUN = secrets.token_hex(3)
 
 
-# -- the server, with an admin ------------------------------------------------------------
-
-
-def _sala(args: list[str], env: dict[str, str]) -> None:
-    """Run one ``sala`` command to completion; fail the tests with its output if it fails."""
-    done = subprocess.run(
-        [str(SALA), *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(
-            f"`sala {args[0]}` failed with exit code {done.returncode}\n"
-            f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}",
-            pytrace=False,
-        )
-
-
-@pytest.fixture(scope="module")
-def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The same real server as conftest's, with the demo data, plus an admin made by
-    ``sala create-admin`` on the same data dir; yields its base URL and its log file."""
-    if not SALA.exists():
-        pytest.fail(f"the sala command is not installed next to the Python: {SALA}")
-    data_dir = tmp_path_factory.mktemp("sala-e2e-staff-data")
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SALA_")}
-    env.update(SALA_DATA_DIR=str(data_dir), SALA_BASE_URL=base_url, SALA_RATE_LIMITS="off")
-
-    _sala(["demo"], env)
-    _sala(
-        [
-            "create-admin",
-            "--email",
-            ADMIN_EMAIL,
-            "--name",
-            ADMIN_NAME,
-            "--password",
-            ADMIN_PASSWORD,
-        ],
-        env,
-    )
-
-    log_path = data_dir / "serve.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [str(SALA), "serve", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _healthy(f"{base_url}/healthz"):
-            if server.poll() is not None:
-                pytest.fail(
-                    f"`sala serve` exited with code {server.returncode} before answering "
-                    f"/healthz:\n{log_path.read_text(errors='replace')}",
-                    pytrace=False,
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"`sala serve` did not answer GET /healthz with 200 within "
-                    f"{STARTUP_TIMEOUT:.0f} s:\n{log_path.read_text(errors='replace')}",
-                    pytrace=False,
-                )
-            time.sleep(0.2)
-        yield base_url, log_path
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def sala_server(staff_server: tuple[str, Path]) -> str:
-    """Overrides conftest's ``sala_server`` for this module, so that conftest's ``context``,
-    ``page`` and ``axe_page`` talk to the server that has the admin."""
-    return staff_server[0]
+# -- the server's log ---------------------------------------------------------------------
 
 
 @pytest.fixture(autouse=True)
-def server_log(staff_server: tuple[str, Path]) -> Iterator[None]:
+def server_log(sala_server: str, sala_data_dir: Path) -> Iterator[None]:
     """Print what the server logged during a test: pytest shows it when the test fails
-    (a 500 page says nothing; the traceback is in the log)."""
-    log_path = staff_server[1]
+    (a 500 page says nothing; the traceback is in the log). Asks for ``sala_server`` so the
+    server, and its log, exist before the test starts."""
+    log_path = sala_data_dir / "serve.log"
     start = log_path.stat().st_size
     yield
     with log_path.open("rb") as log:
@@ -159,30 +64,13 @@ def server_log(staff_server: tuple[str, Path]) -> Iterator[None]:
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _path(url: str) -> str:
-    return urlsplit(url).path
-
-
-def _html_lang(page: Page) -> str | None:
-    return page.locator("html").get_attribute("lang")
-
-
 def _local(moment: datetime) -> str:
     """The value a ``datetime-local`` input takes."""
     return moment.strftime("%Y-%m-%dT%H:%M")
 
 
-def _assert_fits_the_screen(page: Page) -> None:
-    """Nothing sticks out sideways at 360 px: no horizontal scrolling on a phone."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= VIEWPORT["width"], (
-        f"{page.url} is {width} px wide on a {VIEWPORT['width']} px screen (horizontal scroll)"
-    )
-
-
 def _screenshot(page: Page, path: Path) -> None:
-    page.wait_for_load_state("networkidle")
-    page.evaluate("document.fonts.ready.then(() => true)")
+    settle(page)
     page.screenshot(path=str(path), full_page=True)
 
 
@@ -193,14 +81,14 @@ def _submit(page: Page) -> None:
 
 
 def _fill_login(page: Page, password: str) -> None:
-    page.locator("#email").fill(ADMIN_EMAIL)
+    page.locator("#email").fill(E2E_ADMIN_EMAIL)
     page.locator("#password").fill(password)
     _submit(page)
 
 
 def _log_in(page: Page, lang: str = "en") -> None:
     page.goto(f"/staff/login?lang={lang}")
-    _fill_login(page, ADMIN_PASSWORD)
+    _fill_login(page, E2E_ADMIN_PASSWORD)
     expect(page).to_have_url(re.compile(r"/staff/sessions$"))
 
 
@@ -235,19 +123,19 @@ def test_wrong_password_then_log_in(page: Page) -> None:
     expect(page.locator("h1")).to_have_text("Staff login")
 
     _fill_login(page, "not the password")
-    assert _path(page.url) == "/staff/login", f"a wrong password led to {page.url}"
+    assert path_of(page.url) == "/staff/login", f"a wrong password led to {page.url}"
     alert = page.locator("main .alert.error[role=alert]")
     expect(alert).to_have_text("Wrong email or password.")
-    expect(page.locator("#email")).to_have_value(ADMIN_EMAIL)
+    expect(page.locator("#email")).to_have_value(E2E_ADMIN_EMAIL)
     expect(page.locator("#password")).to_have_value("")
 
-    _fill_login(page, ADMIN_PASSWORD)
+    _fill_login(page, E2E_ADMIN_PASSWORD)
     expect(page).to_have_url(re.compile(r"/staff/sessions$"))
     expect(page.locator("h1")).to_have_text("Sessions")
-    expect(page.locator(".staff-nav")).to_contain_text(ADMIN_NAME)
+    expect(page.locator(".staff-nav")).to_contain_text(E2E_ADMIN_NAME)
     expect(page.locator("main").get_by_role("link", name="New session")).to_be_visible()
     assert page.locator("main .session-card").count() > 0, "the demo sessions are not listed"
-    _assert_fits_the_screen(page)
+    assert_fits_the_screen(page)
 
 
 # -- one session: form, errors, publish, public page ----------------------------------------
@@ -269,10 +157,10 @@ def test_create_and_publish_a_session(page: Page) -> None:
     )
 
     # novalidate: the browser lets -1 through and the server answers with the field error.
-    with page.expect_response(lambda r: _path(r.url) == "/staff/sessions/new") as answer:
+    with page.expect_response(lambda r: path_of(r.url) == "/staff/sessions/new") as answer:
         _submit(page)
     assert answer.value.status == 422, f"an invalid capacity answered {answer.value.status}"
-    assert _path(page.url) == "/staff/sessions/new"
+    assert path_of(page.url) == "/staff/sessions/new"
     summary = page.locator("main .alert.error[role=alert]")
     expect(summary).to_contain_text("Please correct the fields marked below.")
     # The summary links each message to its field, so it can be reached from the top.
@@ -301,7 +189,7 @@ def test_create_and_publish_a_session(page: Page) -> None:
     expect(page.locator("#starts_at")).to_have_value(_local(starts))
     expect(page.locator("#venue_name")).to_have_value("CLGBT Training Room")
     expect(capacity).to_have_value("-1")
-    _assert_fits_the_screen(page)
+    assert_fits_the_screen(page)
 
     capacity.fill("25")
     _submit(page)
@@ -319,7 +207,7 @@ def test_create_and_publish_a_session(page: Page) -> None:
     expect(public_link).to_be_visible()
     public_path = public_link.get_attribute("href")
     assert public_path and PUBLIC_SESSION_PATH.search(public_path), public_path
-    _assert_fits_the_screen(page)
+    assert_fits_the_screen(page)
 
     # The visitor's side: the home page lists it, and its card opens its page.
     page.goto("/?lang=en")
@@ -383,7 +271,7 @@ def test_series_generator(page: Page, artifacts_dir: Path) -> None:
         assert s.date() == _first_saturday(s.year, s.month), f"{s} is not a first Saturday"
         assert (s.hour, s.minute) == (9, 0), f"{s} does not start at 09:00"
 
-    _assert_fits_the_screen(page)
+    assert_fits_the_screen(page)
     _screenshot(page, artifacts_dir / "staff-sessions-en-360.png")
 
 
@@ -393,33 +281,33 @@ def test_series_generator(page: Page, artifacts_dir: Path) -> None:
 def test_login_and_session_form_in_khmer(page: Page, artifacts_dir: Path) -> None:
     response = page.goto("/staff/login?lang=km")
     assert response is not None and response.status == 200
-    assert _html_lang(page) == "km"
+    assert html_lang(page) == "km"
     heading = page.locator("h1").inner_text()
     assert KHMER.search(heading), f"the login heading is not in Khmer: {heading!r}"
     for name in ("email", "password"):
         label = page.locator(f"label[for={name}]").inner_text()
         assert KHMER.search(label), f"the {name} label is not in Khmer: {label!r}"
-    _assert_fits_the_screen(page)
+    assert_fits_the_screen(page)
     _screenshot(page, artifacts_dir / "staff-login-km-360.png")
 
     # The form posts without ?lang=: the language cookie keeps Khmer, errors included.
     _fill_login(page, "not the password")
-    assert _html_lang(page) == "km"
+    assert html_lang(page) == "km"
     expect(page.locator("main .alert.error")).to_have_text("អ៊ីមែល ឬពាក្យសម្ងាត់មិនត្រឹមត្រូវ។")
-    _fill_login(page, ADMIN_PASSWORD)
+    _fill_login(page, E2E_ADMIN_PASSWORD)
     expect(page).to_have_url(re.compile(r"/staff/sessions$"))
-    assert _html_lang(page) == "km"
-    _assert_fits_the_screen(page)
+    assert html_lang(page) == "km"
+    assert_fits_the_screen(page)
 
     response = page.goto("/staff/sessions/new?lang=km")
     assert response is not None and response.status == 200
-    assert _html_lang(page) == "km"
+    assert html_lang(page) == "km"
     heading = page.locator("h1").inner_text()
     assert KHMER.search(heading), f"the session form's heading is not in Khmer: {heading!r}"
     for name in ("topic", "title_km", "starts_at", "capacity"):
         label = page.locator(f"label[for={name}]").inner_text()
         assert KHMER.search(label), f"the {name} label is not in Khmer: {label!r}"
-    _assert_fits_the_screen(page)
+    assert_fits_the_screen(page)
     _screenshot(page, artifacts_dir / "staff-session-form-km-360.png")
 
     # The same form with a field error, in Khmer.
@@ -437,7 +325,7 @@ def test_login_and_session_form_in_khmer(page: Page, artifacts_dir: Path) -> Non
     _submit(page)
     error = _field(page, "capacity").locator(".field-error").inner_text()
     assert KHMER.search(error), f"the capacity error is not in Khmer: {error!r}"
-    _assert_fits_the_screen(page)
+    assert_fits_the_screen(page)
     _screenshot(page, artifacts_dir / "staff-session-form-errors-km-360.png")
 
 
@@ -491,24 +379,6 @@ def test_form_fields_markup(page: Page, form: str, state: str) -> None:
 # -- accessibility --------------------------------------------------------------------------
 
 
-def _serious_violations(page: Page) -> list[dict[str, Any]]:
-    assert page.evaluate("typeof window.axe") == "object", "axe-core did not load in the page"
-    results = page.evaluate("window.axe.run(document, {resultTypes: ['violations']})")
-    return [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
-
-
-def _describe(violations: list[dict[str, Any]]) -> str:
-    lines = []
-    for v in violations:
-        lines.append(f"- {v['id']} ({v['impact']}): {v['help']} <{v['helpUrl']}>")
-        for node in v["nodes"]:
-            summary = (node.get("failureSummary") or "").replace("\n", " ")
-            lines.append(f"    {node['target']}: {node['html'][:160]}")
-            if summary:
-                lines.append(f"      {summary[:300]}")
-    return "\n".join(lines)
-
-
 @pytest.mark.parametrize(
     ("where", "lang"),
     [
@@ -534,12 +404,7 @@ def test_no_serious_accessibility_violations(axe_page: Page, where: str, lang: s
             page.locator("#capacity").fill("-1")
             _submit(page)
             expect(_field(page, "capacity").locator(".field-error")).to_be_visible()
-    page.wait_for_load_state("networkidle")
-    page.evaluate("document.fonts.ready.then(() => true)")
-    assert _html_lang(page) == lang
+    settle(page)
+    assert html_lang(page) == lang
 
-    violations = _serious_violations(page)
-    assert not violations, (
-        f"axe-core found serious/critical problems on the staff {where} page ({lang}, "
-        f"{VIEWPORT['width']} px):\n{_describe(violations)}"
-    )
+    assert_no_serious_violations(page, f"the staff {where} page", lang)
