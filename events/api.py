@@ -20,8 +20,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from events import services
-from events.forms import session_values
-from events.models import Audience, Session
+from events.forms import parse_status, session_values
+from events.models import Audience, Session, SessionStatus
 from events.routes import month_filter
 from events.schemas import session_json, topic_json
 from sala.jsonapi import read_json_object
@@ -63,10 +63,16 @@ async def get_session(request: Request) -> Response:
 @staff_api(Role.ADMIN)
 async def create_session(request: Request) -> Response:
     settings = request.app.state.settings
-    data = await services.session_input(
-        await read_json_object(request), default_timezone=settings.timezone
+    payload = await read_json_object(request)
+    data = await services.session_input(payload, default_timezone=settings.timezone)
+    status = parse_status(
+        payload,
+        allowed=(SessionStatus.DRAFT, SessionStatus.PUBLISHED),
+        default=SessionStatus.DRAFT,
     )
-    session = await services.create_session(data, actor=request.state.user)
+    session = await services.create_session(
+        data, actor=request.state.user, status=status or SessionStatus.DRAFT
+    )
     return _session_answer(request, session, status_code=201)
 
 
@@ -81,9 +87,14 @@ async def update_session(request: Request) -> Response:
     if "venue" in payload:
         values.pop("venue_name")
     data = await services.session_input(values, default_timezone=settings.timezone)
+    status = parse_status(payload, allowed=tuple(SessionStatus), default=None)
     session = await services.update_session(
         session, data, actor=request.state.user, settings=settings
     )
+    if status is not None and status != session.status:
+        session = await services.change_status(
+            session, status, actor=request.state.user, settings=settings
+        )
     return _session_answer(request, session)
 
 

@@ -194,3 +194,14 @@ def session_values(session: Session) -> dict[str, Any]:
         "registration_closes_at": local(session.registration_closes_at),
         "facilitator_ids": [str(f.id) for f in session.facilitators],
     }
+
+
+def parse_status(
+    raw: Mapping[str, Any], *, allowed: tuple[SessionStatus, ...], default: SessionStatus | None
+) -> SessionStatus | None:
+    """The ``status`` field of an API body, when a client sets it directly."""
+    reader = FieldReader(raw)
+    value = reader.choice("status", tuple(allowed), default=default.value if default else "")
+    if reader.errors:
+        raise ValidationFailed(reader.errors)
+    return SessionStatus(value) if value else None

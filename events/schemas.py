@@ -85,6 +85,11 @@ _SESSION_WRITABLE: dict[str, Any] = {
     "registration_opens_at": _NULLABLE_DATETIME,
     "registration_closes_at": _NULLABLE_DATETIME,
     "facilitator_ids": {"type": "array", "items": {"type": "integer"}},
+    "status": {
+        "type": "string",
+        "enum": [s.value for s in SessionStatus],
+        "description": "create: draft (default) or published; PATCH: any",
+    },
 }
 
 SESSION_INPUT_SCHEMA: dict[str, Any] = {

@@ -239,9 +239,10 @@ _STATUS_AUDIT = {
 }
 
 
-async def _set_status(
+async def change_status(
     session: Session, status: SessionStatus, *, actor: StaffUser, settings: Settings
 ) -> Session:
+    """Publish, unpublish or cancel; a cancelled session stays cancelled."""
     async with in_transaction() as connection:
         await db.lock_row(connection, "session", session.id)
         locked = await Session.get(id=session.id)
@@ -258,16 +259,16 @@ async def _set_status(
 
 
 async def publish_session(session: Session, *, actor: StaffUser, settings: Settings) -> Session:
-    return await _set_status(session, SessionStatus.PUBLISHED, actor=actor, settings=settings)
+    return await change_status(session, SessionStatus.PUBLISHED, actor=actor, settings=settings)
 
 
 async def unpublish_session(session: Session, *, actor: StaffUser, settings: Settings) -> Session:
-    return await _set_status(session, SessionStatus.DRAFT, actor=actor, settings=settings)
+    return await change_status(session, SessionStatus.DRAFT, actor=actor, settings=settings)
 
 
 async def cancel_session(session: Session, *, actor: StaffUser, settings: Settings) -> Session:
     """Cancel a session; everyone confirmed or waiting is told by email."""
-    return await _set_status(session, SessionStatus.CANCELLED, actor=actor, settings=settings)
+    return await change_status(session, SessionStatus.CANCELLED, actor=actor, settings=settings)
 
 
 # The status buttons of the staff page and the API actions, by the name in their URL.

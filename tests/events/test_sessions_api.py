@@ -248,3 +248,28 @@ async def test_series_through_the_api(
         "2027-06-05T09:00:00+07:00",
     ]
     assert all(s["status"] == "published" for s in answer.json()["sessions"])
+
+
+async def test_status_can_be_set_in_the_body(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    created = await client.post(
+        "/api/v1/sessions", json=_body(status="published"), headers=admin_headers
+    )
+    assert created.status_code == 201 and created.json()["status"] == "published"
+    assert (await client.get(f"/api/v1/sessions/{created.json()['id']}")).status_code == 200
+    refused = await client.post(
+        "/api/v1/sessions", json=_body(status="cancelled"), headers=admin_headers
+    )
+    assert refused.status_code == 422 and "status" in refused.json()["error"]["fields"]
+    patched = await client.patch(
+        f"/api/v1/sessions/{created.json()['id']}",
+        json={"status": "cancelled"},
+        headers=admin_headers,
+    )
+    assert patched.json()["status"] == "cancelled"
+    assert await AuditEntry.filter(action="session.cancel").exists()
+    bad = await client.patch(
+        f"/api/v1/sessions/{created.json()['id']}", json={"status": "gone"}, headers=admin_headers
+    )
+    assert bad.status_code in (409, 422)
