@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -103,108 +102,6 @@ def _check_open(session: Session, now: datetime, *, by_staff: bool) -> None:
         raise RegistrationClosed()
 
 
-async def _take_invitation_seat(
-    session: Session, code: str, *, by_staff: bool
-) -> Invitation | None:
-    """The invitation this registration uses, one of its seats taken; None if not needed.
-    Staff adding someone by hand need no invitation."""
-    if not code:
-        if session.audience == Audience.INVITE_ONLY and not by_staff:
-            raise InvitationRequired()
-        return None
-    invitation = await Invitation.get_or_none(code=code, session_id=session.id, revoked_at=None)
-    if invitation is None:
-        if session.audience == Audience.INVITE_ONLY:
-            raise InvitationInvalid()
-        return None  # a stale code on a public session does no harm
-    taken = await Invitation.filter(id=invitation.id, used__lt=F("seats")).update(
-        used=F("used") + 1
-    )
-    if not taken:
-        raise InvitationUsedUp()
-    return invitation
-
-
-async def _person_for(
-    connection: BaseDBAsyncClient, data: RegistrationInput, now: datetime
-) -> tuple[int, bool]:
-    """The id of the person these details belong to, and whether they are new.
-
-    One statement in the common case: an insert that does nothing when the email is known
-    (a concurrent registration of the same new email waits for the first, then finds it).
-    """
-    fields = [data.email, data.phone, data.chosen_name, data.pronouns, data.language, now, now]
-    insert = (
-        "INSERT INTO person (email, phone, chosen_name, pronouns, language, created_at, "
-        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-    )
-    if data.email:
-        row = await db.fetch_one(
-            connection, insert + " ON CONFLICT (email) DO NOTHING RETURNING id", fields
-        )
-        if row is not None:
-            return int(row["id"]), True
-        row = await db.fetch_one(
-            connection, "SELECT id, phone FROM person WHERE email = ?", [data.email]
-        )
-    else:
-        row = await db.fetch_one(
-            connection, "SELECT id, phone FROM person WHERE phone = ? ORDER BY id LIMIT 1",
-            [data.phone],
-        )  # fmt: skip
-        if row is None:
-            created = await db.fetch_one(connection, insert + " RETURNING id", fields)
-            assert created is not None
-            return int(created["id"]), True
-    assert row is not None
-    if data.phone and not row["phone"]:
-        await db.execute(
-            connection, "UPDATE person SET phone = ?, updated_at = ? WHERE id = ?",
-            [data.phone, now, row["id"]],
-        )  # fmt: skip
-    return int(row["id"]), False
-
-
-_SESSION_COLUMNS = (
-    "id, status, audience, capacity, confirmed_count, starts_at, registration_opens_at, "
-    "registration_closes_at"
-)
-_WAITING = (
-    "SELECT COUNT(*) FROM registration r WHERE r.session_id = session.id "
-    "AND r.status = 'waitlisted'"
-)
-_LOCK_SESSION = {
-    # SQLite: a no-op write takes the write lock at once (see sala.db.lock_row), and as the
-    # only writer it can count the waitlist in the same statement.
-    "sqlite": f'UPDATE "session" SET id = id WHERE id = ? RETURNING {_SESSION_COLUMNS}, '  # noqa: S608
-    f"({_WAITING}) AS waiting",
-    # PostgreSQL: a subquery here would count with the snapshot taken *before* the lock was
-    # granted, so the count is a statement of its own, after it.
-    "postgres": f'SELECT {_SESSION_COLUMNS} FROM "session" WHERE id = ? FOR UPDATE',  # noqa: S608
-}
-_COUNT_WAITING = (
-    "SELECT COUNT(*) AS waiting FROM registration WHERE session_id = ? AND status = 'waitlisted'"
-)
-
-
-async def _lock_session(
-    connection: BaseDBAsyncClient, session_id: int
-) -> tuple[Session, int] | None:
-    """Lock the session row; read what the seat decision needs and how many people wait."""
-    row = await db.fetch_one(
-        connection, _LOCK_SESSION[connection.capabilities.dialect], [session_id]
-    )
-    if row is None:
-        return None
-    if "waiting" not in row:
-        counted = await db.fetch_one(connection, _COUNT_WAITING, [session_id])
-        row["waiting"] = counted["waiting"] if counted else 0
-    waiting = int(row.pop("waiting"))
-    for name in ("starts_at", "registration_opens_at", "registration_closes_at"):
-        row[name] = db.as_datetime(row[name])
-    return Session(**row), waiting
-
-
 async def _take_seat(session_id: int) -> bool:
     """One seat, if one is left: a single conditional update, exact under any concurrency."""
     taken = await Session.filter(id=session_id, confirmed_count__lt=F("capacity")).update(
@@ -243,6 +140,199 @@ async def _enqueue_for(registration: Registration, kind: str, settings: Settings
     )
 
 
+# ----------------------------------------------------------------------------- registering
+#
+# ``register`` is the busiest write of a registration rush. Its rules are written once, as
+# steps that yield queries (``_registration_steps``); ``sala.db.run_steps`` runs them — on
+# SQLite in a single trip to the database thread, on PostgreSQL one awaited query at a time.
+# See docs/ARCHITECTURE.md, "Seats".
+
+_SESSION_COLUMNS = (
+    "id, status, audience, capacity, confirmed_count, starts_at, registration_opens_at, "
+    "registration_closes_at"
+)
+_LOCK_SESSION = {
+    # SQLite: a no-op write takes the write lock (see sala.db.lock_row), and as the only
+    # writer it can count the waitlist in the same statement.
+    "sqlite": f'UPDATE "session" SET id = id WHERE id = ? RETURNING {_SESSION_COLUMNS}, '  # noqa: S608
+    "(SELECT COUNT(*) FROM registration r WHERE r.session_id = session.id "
+    "AND r.status = 'waitlisted') AS waiting",
+    # PostgreSQL: a subquery here would count with the snapshot taken *before* the lock was
+    # granted, so the count is a statement of its own, after it.
+    "postgres": f'SELECT {_SESSION_COLUMNS} FROM "session" WHERE id = ? FOR UPDATE',  # noqa: S608
+}
+_COUNT_WAITING = (
+    "SELECT COUNT(*) AS waiting FROM registration WHERE session_id = ? AND status = 'waitlisted'"
+)
+_PERSON_INSERT = (
+    "INSERT INTO person (email, phone, chosen_name, pronouns, language, created_at, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """What the steps decided; ``register`` turns it into the answer."""
+
+    registration_id: int
+    created: bool
+    confirmed: bool
+    waitlist_position: int | None
+    fields: dict[str, Any]
+
+
+def _person_steps(data: RegistrationInput, now: datetime) -> db.Steps[tuple[int, bool]]:
+    """The person these details belong to, and whether they are new: one statement in the
+    common case (a concurrent registration of the same new email waits, then finds it)."""
+    fields = [data.email, data.phone, data.chosen_name, data.pronouns, data.language, now, now]
+    if data.email:
+        row = yield db.Query(
+            _PERSON_INSERT + " ON CONFLICT (email) DO NOTHING RETURNING id", fields
+        )
+        if row is not None:
+            return int(row["id"]), True
+        row = yield db.Query("SELECT id, phone FROM person WHERE email = ?", [data.email])
+    else:
+        row = yield db.Query(
+            "SELECT id, phone FROM person WHERE phone = ? ORDER BY id LIMIT 1", [data.phone]
+        )
+        if row is None:
+            created = yield db.Query(_PERSON_INSERT + " RETURNING id", fields)
+            return int(created["id"]), True
+    if data.phone and not row["phone"]:
+        yield db.Query(
+            "UPDATE person SET phone = ?, updated_at = ? WHERE id = ?",
+            [data.phone, now, row["id"]],
+            returns_row=False,
+        )
+    return int(row["id"]), False
+
+
+def _invitation_steps(session: Session, code: str, *, by_staff: bool) -> db.Steps[int | None]:
+    """The invitation this registration uses, one of its seats taken; None if not needed.
+    Staff adding someone by hand need no invitation."""
+    if not code:
+        if session.audience == Audience.INVITE_ONLY and not by_staff:
+            raise InvitationRequired()
+        return None
+    row = yield db.Query(
+        "SELECT id FROM invitation WHERE code = ? AND session_id = ? AND revoked_at IS NULL",
+        [code, session.id],
+    )
+    if row is None:
+        if session.audience == Audience.INVITE_ONLY:
+            raise InvitationInvalid()
+        return None  # a stale code on a public session does no harm
+    taken = yield db.Query(
+        "UPDATE invitation SET used = used + 1 WHERE id = ? AND used < seats",
+        [row["id"]],
+        returns_row=False,
+    )
+    if not taken:
+        raise InvitationUsedUp()
+    return int(row["id"])
+
+
+def _registration_steps(
+    dialect: str,
+    session_id: int,
+    data: RegistrationInput,
+    *,
+    source: RegistrationSource,
+    actor_id: int | None,
+    now: datetime,
+    domain: str,
+) -> db.Steps[_Decision]:
+    by_staff = actor_id is not None
+    person_id, new_person = yield from _person_steps(data, now)
+    row = yield db.Query(_LOCK_SESSION[dialect], [session_id])
+    if row is None or row["status"] == SessionStatus.DRAFT:
+        raise SessionNotFound()
+    if "waiting" not in row:
+        counted = yield db.Query(_COUNT_WAITING, [session_id])
+        row["waiting"] = counted["waiting"]
+    waiting = int(row.pop("waiting"))
+    for name in ("starts_at", "registration_opens_at", "registration_closes_at"):
+        row[name] = db.as_datetime(row[name])
+    session = Session(**row)
+    _check_open(session, now, by_staff=by_staff)
+
+    existing = None
+    if not new_person:
+        existing = yield db.Query(
+            "SELECT id, status FROM registration WHERE session_id = ? AND person_id = ?",
+            [session_id, person_id],
+        )
+        if existing is not None and existing["status"] != RegistrationStatus.CANCELLED:
+            return _Decision(existing["id"], False, False, None, {})
+
+    invitation_id = yield from _invitation_steps(session, data.invitation_code, by_staff=by_staff)
+    # Under the lock the count just read is the truth; the update stays conditional anyway.
+    confirmed = session.confirmed_count < session.capacity and bool(
+        (
+            yield db.Query(
+                'UPDATE "session" SET confirmed_count = confirmed_count + 1 '
+                "WHERE id = ? AND confirmed_count < capacity",
+                [session_id],
+                returns_row=False,
+            )
+        )
+    )
+    manage_key, ticket_seed = _new_secret()
+    status = RegistrationStatus.CONFIRMED if confirmed else RegistrationStatus.WAITLISTED
+    fields: dict[str, Any] = {
+        "chosen_name": data.chosen_name,
+        "pronouns": data.pronouns,
+        "sector": data.sector.value,
+        "organisation": data.organisation,
+        "language": data.language,
+        "accessibility_needs": data.accessibility_needs,
+        "status": status.value,
+        "source": source.value,
+        "invitation_id": invitation_id,
+        "manage_key": manage_key,
+        "ticket_seed": ticket_seed,
+        "consent_at": now if data.consent else None,
+        # Taken under the lock: the waitlist order is the order the seats were decided in.
+        "waitlisted_at": None if confirmed else datetime.now(UTC),
+        "cancelled_at": None,
+        "cancelled_by_id": None,
+        "updated_at": now,
+    }
+    if existing is not None:  # registering again after cancelling: the same row, new secrets
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        yield db.Query(
+            f"UPDATE registration SET {assignments} WHERE id = ?",  # noqa: S608 - our columns
+            [*fields.values(), existing["id"]],
+            returns_row=False,
+        )
+        registration_id = int(existing["id"])
+    else:
+        columns = ["session_id", "person_id", *fields, "created_at"]
+        inserted = yield db.Query(
+            f"INSERT INTO registration ({', '.join(columns)}) "  # noqa: S608 - our columns
+            f"VALUES ({', '.join('?' for _ in columns)}) RETURNING id",
+            [session_id, person_id, *fields.values(), now],
+        )
+        registration_id = int(inserted["id"])
+    if data.email:
+        yield mail.outbox_insert(
+            CONFIRMED_MAIL if confirmed else WAITLISTED_MAIL,
+            to=data.email,
+            language=data.language,
+            params={"registration_id": registration_id},
+            domain=domain,
+        )
+    if actor_id is not None:
+        yield audit.entry_insert(
+            actor_id, "registration.create", "Registration", registration_id,
+            {"status": status.value},
+        )  # fmt: skip
+    # A new waitlisted registration is the last in line.
+    fields.update(session_id=session_id, person_id=person_id, created_at=now)
+    return _Decision(registration_id, True, confirmed, None if confirmed else waiting + 1, fields)
+
+
 async def register(
     session_id: int,
     data: RegistrationInput,
@@ -254,115 +344,26 @@ async def register(
 ) -> RegistrationOutcome:
     """Register a person for a session: confirmed while seats remain, else waitlisted.
 
-    Registering again for the same session returns the existing registration. This is the
-    busiest write of a registration rush, so it keeps the session lock as short as it can:
-    the person is found or created before the lock, and the lock reads the session in the
-    same statement (see docs/ARCHITECTURE.md, "Seats").
+    Registering again for the same session returns the existing registration.
     """
-    now = now or datetime.now(UTC)
-    by_staff = actor is not None
-    async with in_transaction() as connection:
-        person_id, new_person = await _person_for(connection, data, now)
-        locked = await _lock_session(connection, session_id)
-        if locked is None or locked[0].status == SessionStatus.DRAFT:
-            raise SessionNotFound()
-        session, waiting = locked
-        _check_open(session, now, by_staff=by_staff)
-        existing = None
-        if not new_person:
-            existing = await Registration.get_or_none(session_id=session.id, person_id=person_id)
-            if existing is not None and existing.status != RegistrationStatus.CANCELLED:
-                return RegistrationOutcome(existing, False, await waitlist_position(existing))
-        invitation = await _take_invitation_seat(session, data.invitation_code, by_staff=by_staff)
-        # Under the lock, the count just read is the truth; the update stays conditional anyway.
-        confirmed = session.confirmed_count < session.capacity and bool(
-            await db.execute(
-                connection,
-                'UPDATE "session" SET confirmed_count = confirmed_count + 1 '
-                "WHERE id = ? AND confirmed_count < capacity",
-                [session.id],
-            )
-        )
-        registration = await _save_registration(
-            existing,
-            session,
-            person_id,
+    moment = now or datetime.now(UTC)
+    decision = await db.run_steps(
+        lambda dialect: _registration_steps(
+            dialect,
+            session_id,
             data,
-            status=RegistrationStatus.CONFIRMED if confirmed else RegistrationStatus.WAITLISTED,
             source=source,
-            invitation=invitation,
-            now=now,
-            # Taken under the lock: the waitlist order is the order the seats were decided in.
-            waitlisted_at=None if confirmed else datetime.now(UTC),
-            connection=connection,
+            actor_id=actor.id if actor else None,
+            now=moment,
+            domain=settings.domain,
         )
-        if data.email:
-            await mail.enqueue(
-                CONFIRMED_MAIL if confirmed else WAITLISTED_MAIL,
-                to=data.email,
-                language=data.language,
-                params={"registration_id": registration.id},
-                domain=settings.domain,
-            )
-        if actor is not None:
-            await audit.record(
-                actor, "registration.create", registration, {"status": registration.status}
-            )
-    # A new waitlisted registration is the last in line.
-    return RegistrationOutcome(registration, True, None if confirmed else waiting + 1)
-
-
-async def _save_registration(
-    existing: Registration | None,
-    session: Session,
-    person_id: int,
-    data: RegistrationInput,
-    *,
-    status: RegistrationStatus,
-    source: RegistrationSource,
-    invitation: Invitation | None,
-    now: datetime,
-    waitlisted_at: datetime | None,
-    connection: BaseDBAsyncClient,
-) -> Registration:
-    manage_key, ticket_seed = _new_secret()
-    fields: dict[str, Any] = {
-        "chosen_name": data.chosen_name,
-        "pronouns": data.pronouns,
-        "sector": data.sector.value,
-        "organisation": data.organisation,
-        "language": data.language,
-        "accessibility_needs": data.accessibility_needs,
-        "status": status.value,
-        "source": source.value,
-        "invitation_id": invitation.id if invitation else None,
-        "manage_key": manage_key,
-        "ticket_seed": ticket_seed,
-        "consent_at": now if data.consent else None,
-        "waitlisted_at": waitlisted_at,
-        "cancelled_at": None,
-        "cancelled_by_id": None,
-    }
-    if existing is not None:  # registering again after cancelling: the same row, new secrets
-        for name, value in fields.items():
-            setattr(existing, name, value)
-        await existing.save()
-        return existing
-    columns = ["session_id", "person_id", *fields, "created_at", "updated_at"]
-    values = [session.id, person_id, *fields.values(), now, now]
-    row = await db.fetch_one(
-        connection,
-        f"INSERT INTO registration ({', '.join(columns)}) "  # noqa: S608 - our column names
-        f"VALUES ({', '.join('?' for _ in columns)}) RETURNING id",
-        values,
     )
-    assert row is not None
-    registration = Registration(
-        id=int(row["id"]), session_id=session.id, person_id=person_id, **fields
-    )
+    if not decision.created:
+        existing = await Registration.get(id=decision.registration_id)
+        return RegistrationOutcome(existing, False, await waitlist_position(existing))
+    registration = Registration(id=decision.registration_id, **decision.fields)
     registration._saved_in_db = True
-    registration.created_at = registration.updated_at = now
-    return registration
+    return RegistrationOutcome(registration, True, decision.waitlist_position)
 
 
 async def promote_from_waitlist(session_id: int, *, settings: Settings) -> list[Registration]:

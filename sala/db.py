@@ -6,18 +6,24 @@ Each feature package is one Tortoise app with its own migration history
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as run_migrations
+from tortoise.transactions import in_transaction
 
 from sala.config import Settings
 
 # A package joins here with its first model (curricula: a later issue).
 APPS = ("sala", "events", "attendees")
+
+T = TypeVar("T")
 
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:
@@ -118,3 +124,80 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(value)
+
+
+# ------------------------------------------------------------------ transactions as steps
+
+
+@dataclass(frozen=True)
+class Query:
+    """One statement of a transaction written as steps (see :func:`run_steps`).
+
+    ``?`` placeholders. The step receives the first row as a dict (or None), or the number
+    of rows changed when ``returns_row`` is false.
+    """
+
+    sql: str
+    params: list[Any]
+    returns_row: bool = True
+
+
+Steps = Generator[Query, Any, T]
+
+
+async def run_steps(make_steps: Callable[[str], Steps[T]]) -> T:
+    """Run one transaction whose logic is a generator that yields queries and receives results.
+
+    The rules are written once, without I/O; this function does the I/O:
+
+    - SQLite: the whole transaction runs in a single call on the connection's own thread,
+      ``BEGIN IMMEDIATE`` to ``COMMIT``. The write lock is then held only while SQLite works,
+      not across a round trip between threads per statement while other requests run — on a
+      registration rush that is the difference between the lock and the queue being the limit.
+    - PostgreSQL: an ordinary transaction, one awaited statement per step.
+
+    ``make_steps`` gets the dialect (``"sqlite"`` or ``"postgres"``). An exception raised by
+    the steps rolls the transaction back and reaches the caller unchanged.
+    """
+    client = connections.get("default")
+    dialect = client.capabilities.dialect
+    steps = make_steps(dialect)
+    if dialect == "sqlite":
+        async with client.acquire_connection() as connection:
+            # aiosqlite's own "run this on the connection's thread" (used for every query).
+            return await connection._execute(_run_sqlite_steps, connection._conn, steps)
+    async with in_transaction() as transaction:
+        return await _run_async_steps(transaction, steps)
+
+
+def _run_sqlite_steps(connection: sqlite3.Connection, steps: Steps[T]) -> T:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        query = next(steps)
+        while True:
+            cursor = connection.execute(query.sql, query.params)
+            if query.returns_row:
+                rows = cursor.fetchall()
+                result: Any = dict(rows[0]) if rows else None
+            else:
+                result = cursor.rowcount
+            query = steps.send(result)
+    except StopIteration as finished:
+        connection.execute("COMMIT")
+        return finished.value
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+async def _run_async_steps(connection: BaseDBAsyncClient, steps: Steps[T]) -> T:
+    try:
+        query = next(steps)
+        while True:
+            if query.returns_row:
+                result: Any = await fetch_one(connection, query.sql, query.params)
+            else:
+                result = await execute(connection, query.sql, query.params)
+            query = steps.send(result)
+    except StopIteration as finished:
+        return finished.value

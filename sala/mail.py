@@ -76,18 +76,14 @@ def composer(kind: str) -> Callable[[Composer], Composer]:
     return register
 
 
-async def enqueue(
+def outbox_insert(
     kind: str, *, to: str, language: str, params: dict[str, Any], domain: str
-) -> None:
-    """Queue one email. Call it inside the transaction of the change that causes it.
-
-    One hand-written insert: this runs in the registration rush, inside the session lock.
-    """
+) -> db.Query:
+    """The statement that queues one email; run it in the transaction that causes it."""
     if kind not in COMPOSERS:
         raise ValueError(f"no composer for {kind!r}")
     now = datetime.now(UTC)
-    await db.execute(
-        connections.get("default"),
+    return db.Query(
         "INSERT INTO outbox_message (message_id, kind, to_address, language, params, status, "
         "attempts, next_attempt_at, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, '', ?)",
         [
@@ -100,7 +96,16 @@ async def enqueue(
             now,
             now,
         ],
+        returns_row=False,
     )
+
+
+async def enqueue(
+    kind: str, *, to: str, language: str, params: dict[str, Any], domain: str
+) -> None:
+    """Queue one email. Call it inside the transaction of the change that causes it."""
+    query = outbox_insert(kind, to=to, language=language, params=params, domain=domain)
+    await db.execute(connections.get("default"), query.sql, query.params)
 
 
 async def compose(message: OutboxMessage, settings: Settings) -> ComposedEmail:
