@@ -157,7 +157,8 @@ async def run_steps(make_steps: Callable[[str], Steps[T]]) -> T:
     - PostgreSQL: an ordinary transaction, one awaited statement per step.
 
     ``make_steps`` gets the dialect (``"sqlite"`` or ``"postgres"``). An exception raised by
-    the steps rolls the transaction back and reaches the caller unchanged.
+    the steps rolls the transaction back and reaches the caller unchanged. Call it outside
+    any other transaction: on SQLite it takes the connection itself.
     """
     client = connections.get("default")
     dialect = client.capabilities.dialect
