@@ -16,13 +16,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from attendees import invitations
+from attendees.checkin import check_in, parse_scans
 from attendees.errors import RegistrationNotFound
 from attendees.forms import parse_registration
 from attendees.limits import registration_allowed
 from attendees.manage import manage_url
 from attendees.models import Registration, RegistrationSource
 from attendees.registration import cancel_registration, register, waitlist_position
-from attendees.schemas import invitation_json, registration_json
+from attendees.schemas import checkin_list_for, invitation_json, registration_json
+from attendees.tickets import load_keys
 from attendees.views import roster
 from events.services import get_session_for_staff
 from sala.errors import RateLimited, ValidationFailed
@@ -131,6 +133,23 @@ async def create_invitations(request: Request) -> Response:
     return JSONResponse(invitation_json(invitation), status_code=201)
 
 
+@staff_api(Role.ADMIN, Role.FACILITATOR)
+async def checkin_list(request: Request) -> Response:
+    session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
+    keys = load_keys(request.app.state.settings.data_dir)
+    return JSONResponse(await checkin_list_for(session, keys))
+
+
+@staff_api(Role.ADMIN, Role.FACILITATOR)
+async def create_checkins(request: Request) -> Response:
+    payload = await read_json_object(request)
+    scans = parse_scans(payload)
+    answers = await check_in(scans, staff=request.state.user, settings=request.app.state.settings)
+    if "scans" in payload:
+        return JSONResponse({"results": [a.as_json() for a in answers]})
+    return JSONResponse(answers[0].as_json())
+
+
 routes = [
     Route(
         "/api/v1/sessions/{session_id:int}/registrations",
@@ -150,6 +169,13 @@ routes = [
         methods=["POST"],
         name="api:registration_cancel",
     ),
+    Route(
+        "/api/v1/sessions/{session_id:int}/checkin-list",
+        checkin_list,
+        methods=["GET"],
+        name="api:checkin_list",
+    ),
+    Route("/api/v1/checkins", create_checkins, methods=["POST"], name="api:checkins"),
     Route(
         "/api/v1/sessions/{session_id:int}/invitations",
         list_invitations,
@@ -191,6 +217,24 @@ openapi_paths: dict[str, dict[str, Any]] = {
             staff=True,
             errors=(404,),
             parameters=[path_parameter("registration_id", "registration id")],
+        )
+    },
+    "/api/v1/sessions/{session_id}/checkin-list": {
+        "get": operation(
+            "What a scanner needs offline: tickets, names, status, revocations, public keys",
+            response=ref("CheckinList"),
+            staff=True,
+            errors=(404,),
+            parameters=[_SESSION_ID],
+        )
+    },
+    "/api/v1/checkins": {
+        "post": operation(
+            "Check in one scan, or a batch {scans: [...]}; idempotent on scan_id",
+            request=ref("CheckinInput"),
+            response=ref("CheckinAnswer"),
+            staff=True,
+            errors=(404,),
         )
     },
     "/api/v1/sessions/{session_id}/invitations": {

@@ -116,9 +116,49 @@ class Registration(Model):
     )  # fmt: skip
     reminder_sent_at = fields.DatetimeField(null=True)
     anonymised_at = fields.DatetimeField(null=True)
+    # The check-in that stands (the first one); later scans are kept in CheckinScan.
+    checked_in_at = fields.DatetimeField(null=True)
+    checked_in_by: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
+        "sala.StaffUser", related_name="checkins", null=True, on_delete=fields.SET_NULL
+    )
+    checked_in_device = fields.CharField(max_length=64, default="")
 
     class Meta:
         table = "registration"
         unique_together = (("session", "person"),)
         indexes = (("session_id", "status"),)  # the roster, waitlist positions, promotion
         ordering = ["id"]
+
+
+class ScanResult(StrEnum):
+    CHECKED_IN = "checked_in"
+    ALREADY_CHECKED_IN = "already_checked_in"
+    INVALID = "invalid"
+    WRONG_SESSION = "wrong_session"
+    CANCELLED = "cancelled"
+    WAITLISTED = "waitlisted"
+    REVOKED = "revoked"
+
+
+class CheckinScan(Model):
+    """Every scan a facilitator's device sent, once per ``scan_id`` (made by the device).
+
+    The answer given is stored with it, so a scan sent again — a retry, a replayed offline
+    queue — gets the very same answer and changes nothing.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    scan_id = fields.CharField(max_length=64, unique=True)
+    session_id = fields.IntField(db_index=True)
+    registration_id = fields.IntField(null=True)
+    staff: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
+        "sala.StaffUser", related_name="scans", null=True, on_delete=fields.SET_NULL
+    )
+    device_id = fields.CharField(max_length=64, default="")
+    scanned_at = fields.DatetimeField(null=True)
+    received_at = fields.DatetimeField()
+    result = fields.CharField(max_length=20)
+    answer = fields.TextField(default="")
+
+    class Meta:
+        table = "checkin_scan"

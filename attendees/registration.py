@@ -297,6 +297,9 @@ def _registration_steps(
         "waitlisted_at": None if confirmed else datetime.now(UTC),
         "cancelled_at": None,
         "cancelled_by_id": None,
+        "checked_in_at": None,
+        "checked_in_by_id": None,
+        "checked_in_device": "",
         "updated_at": now,
     }
     if existing is not None:  # registering again after cancelling: the same row, new secrets

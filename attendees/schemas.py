@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+from datetime import UTC, datetime
 from typing import Any
 
-from attendees.models import Invitation, Registration, RegistrationStatus, Sector
+from attendees.models import Invitation, Registration, RegistrationStatus, ScanResult, Sector
+from attendees.tickets import TicketKeys
+from events.models import Session
 
 
 def registration_json(registration: Registration, *, position: int | None) -> dict[str, Any]:
@@ -15,8 +19,43 @@ def registration_json(registration: Registration, *, position: int | None) -> di
         "sector": registration.sector.value,
         "status": registration.status.value,
         "waitlist_position": position,
-        "checked_in_at": None,
+        "checked_in_at": (
+            registration.checked_in_at.isoformat() if registration.checked_in_at else None
+        ),
         "created_at": registration.created_at.isoformat(),
+    }
+
+
+async def checkin_list_for(session: Session, keys: TicketKeys) -> dict[str, Any]:
+    """Everything a scanner needs to decide offline, and nothing more: no contact data.
+
+    A token is valid offline when it verifies with one of ``public_keys`` and its
+    (registration, seed) pair is in ``tickets`` with status ``confirmed``; a cancelled or
+    replaced ticket is not, and cancelled registrations are listed in ``revocations``.
+    """
+    rows = await Registration.filter(session_id=session.id, anonymised_at=None).values(
+        "id", "ticket_seed", "chosen_name", "status", "checked_in_at"
+    )
+    return {
+        "session_id": session.id,
+        "generated_at": datetime.now(UTC).isoformat(),
+        "capacity": session.capacity,
+        "tickets": [
+            {
+                "registration_id": row["id"],
+                "seed": row["ticket_seed"],
+                "chosen_name": row["chosen_name"],
+                "status": row["status"],
+                "checked_in_at": row["checked_in_at"].isoformat() if row["checked_in_at"] else None,
+            }
+            for row in rows
+            if row["status"] != RegistrationStatus.CANCELLED
+        ],
+        "revocations": [row["id"] for row in rows if row["status"] == RegistrationStatus.CANCELLED],
+        "public_keys": {
+            str(key_id): base64.b64encode(raw).decode()
+            for key_id, raw in keys.public_keys_raw().items()
+        },
     }
 
 
@@ -113,7 +152,79 @@ INVITATION_SCHEMA: dict[str, Any] = {
     },
 }
 
+_SCAN = {
+    "type": "object",
+    "required": ["token", "session_id", "scan_id"],
+    "properties": {
+        "token": {"type": "string", "description": "the text of the ticket's QR code"},
+        "session_id": {"type": "integer"},
+        "scan_id": {
+            "type": "string",
+            "description": "made by the device; 8-64 of A-Z a-z 0-9 _ . : -",
+        },
+        "scanned_at": {"type": "string", "format": "date-time"},
+        "device_id": {"type": "string", "maxLength": 64},
+    },
+}
+_ANSWER = {
+    "type": "object",
+    "required": ["scan_id", "result"],
+    "properties": {
+        "scan_id": {"type": "string"},
+        "result": {"type": "string", "enum": [r.value for r in ScanResult]},
+        "registration_id": {"type": ["integer", "null"]},
+        "chosen_name": {"type": ["string", "null"]},
+        "checked_in_at": {"type": ["string", "null"], "format": "date-time"},
+        "checked_in_by": {"type": ["string", "null"]},
+    },
+}
+CHECKIN_INPUT_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        _SCAN,
+        {
+            "type": "object",
+            "required": ["scans"],
+            "properties": {"scans": {"type": "array", "items": _SCAN, "maxItems": 500}},
+        },
+    ]
+}
+CHECKIN_ANSWER_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        _ANSWER,
+        {"type": "object", "properties": {"results": {"type": "array", "items": _ANSWER}}},
+    ]
+}
+CHECKIN_LIST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "session_id": {"type": "integer"},
+        "generated_at": {"type": "string", "format": "date-time"},
+        "capacity": {"type": "integer"},
+        "tickets": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "registration_id": {"type": "integer"},
+                    "seed": {"type": "integer"},
+                    "chosen_name": {"type": "string"},
+                    "status": {"type": "string", "enum": ["confirmed", "waitlisted"]},
+                    "checked_in_at": {"type": ["string", "null"], "format": "date-time"},
+                },
+            },
+        },
+        "revocations": {"type": "array", "items": {"type": "integer"}},
+        "public_keys": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "description": "raw Ed25519, base64"},
+        },
+    },
+}
+
 SCHEMAS = {
+    "CheckinInput": CHECKIN_INPUT_SCHEMA,
+    "CheckinAnswer": CHECKIN_ANSWER_SCHEMA,
+    "CheckinList": CHECKIN_LIST_SCHEMA,
     "RegistrationInput": REGISTRATION_INPUT_SCHEMA,
     "RegistrationReceipt": REGISTRATION_RECEIPT_SCHEMA,
     "Registration": REGISTRATION_SCHEMA,

@@ -1,0 +1,176 @@
+"""Check-in at the door: one function decides every scan, from the scanner page, its offline
+queue and the API alike.
+
+A scan is idempotent on its ``scan_id`` (made by the device): the first time it is decided
+and the answer stored; the same scan again gets the stored answer and changes nothing. Two
+devices scanning one ticket: the first check-in stands, the second is answered
+``already_checked_in`` with who and when. The decision for a batch runs as steps
+(``sala.db.run_steps``): on SQLite in one trip to the database thread.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from attendees.models import RegistrationStatus, ScanResult
+from attendees.tickets import InvalidTicket, TicketClaims, load_keys, verify_token
+from events.services import get_session_for_staff
+from sala import db
+from sala.config import Settings
+from sala.errors import ValidationFailed
+from sala.forms import FieldReader
+from sala.i18n import N_
+from sala.models import StaffUser
+
+MAX_SCANS_PER_BATCH = 500
+_SCAN_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class Scan:
+    token: str
+    session_id: int
+    scan_id: str
+    scanned_at: datetime | None
+    device_id: str
+
+
+@dataclass(frozen=True)
+class ScanAnswer:
+    scan_id: str
+    result: str
+    registration_id: int | None = None
+    chosen_name: str | None = None
+    checked_in_at: str | None = None
+    checked_in_by: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_scans(payload: Mapping[str, Any]) -> list[Scan]:
+    """One scan object, or ``{"scans": [...]}`` — the scanner's offline queue."""
+    raw = payload.get("scans", [payload]) if isinstance(payload, Mapping) else None
+    if not isinstance(raw, list) or not raw:
+        raise ValidationFailed({"scans": N_("Send one scan or a list of scans.")})
+    if len(raw) > MAX_SCANS_PER_BATCH:
+        raise ValidationFailed({"scans": N_("At most 500 scans at a time.")})
+    scans: list[Scan] = []
+    for item in raw:
+        if not isinstance(item, Mapping):
+            raise ValidationFailed({"scans": N_("Send one scan or a list of scans.")})
+        reader = FieldReader(item)
+        token = reader.text("token", max_length=200, required=True)
+        scan_id = reader.text("scan_id", max_length=64, required=True)
+        if scan_id and not _SCAN_ID.match(scan_id):
+            reader.fail("scan_id", N_("This is not a valid scan id."))
+        session_id = reader.integer("session_id", minimum=1, maximum=2**31 - 1)
+        scanned_at = reader.moment("scanned_at", tz=ZoneInfo("UTC"))
+        device_id = reader.text("device_id", max_length=64)
+        if reader.errors:
+            raise ValidationFailed(reader.errors)
+        scans.append(Scan(token, session_id, scan_id, scanned_at, device_id))
+    return scans
+
+
+async def check_in(scans: list[Scan], *, staff: StaffUser, settings: Settings) -> list[ScanAnswer]:
+    """Decide each scan. Only the session's facilitators (and admins) may check people in."""
+    for session_id in {scan.session_id for scan in scans}:
+        await get_session_for_staff(staff, session_id)
+    keys = load_keys(settings.data_dir)
+    claims: list[TicketClaims | None] = []
+    for scan in scans:
+        try:
+            claims.append(verify_token(keys, scan.token))
+        except InvalidTicket:
+            claims.append(None)
+    now = datetime.now(UTC)
+    return await db.run_steps(lambda _dialect: _batch_steps(scans, claims, staff, now))
+
+
+def _batch_steps(
+    scans: list[Scan], claims: list[TicketClaims | None], staff: StaffUser, now: datetime
+) -> db.Steps[list[ScanAnswer]]:
+    answers = []
+    for scan, claim in zip(scans, claims, strict=True):
+        answers.append((yield from _scan_steps(scan, claim, staff, now)))
+    return answers
+
+
+def _scan_steps(
+    scan: Scan, claims: TicketClaims | None, staff: StaffUser, now: datetime
+) -> db.Steps[ScanAnswer]:
+    recorded = yield db.Query(
+        "INSERT INTO checkin_scan (scan_id, session_id, staff_id, device_id, scanned_at, "
+        "received_at, result, answer) VALUES (?, ?, ?, ?, ?, ?, '', '') "
+        "ON CONFLICT (scan_id) DO NOTHING RETURNING id",
+        [scan.scan_id, scan.session_id, staff.id, scan.device_id, scan.scanned_at, now],
+    )
+    if recorded is None:  # this scan was decided before: the same answer again
+        stored = yield db.Query("SELECT answer FROM checkin_scan WHERE scan_id = ?", [scan.scan_id])
+        return ScanAnswer(**json.loads(stored["answer"]))
+    answer = yield from _decide(scan, claims, staff, now)
+    yield db.Query(
+        "UPDATE checkin_scan SET result = ?, registration_id = ?, answer = ? WHERE id = ?",
+        [answer.result, answer.registration_id, json.dumps(answer.as_json()), recorded["id"]],
+        returns_row=False,
+    )
+    return answer
+
+
+def _decide(
+    scan: Scan, claims: TicketClaims | None, staff: StaffUser, now: datetime
+) -> db.Steps[ScanAnswer]:
+    if claims is None:
+        return ScanAnswer(scan.scan_id, ScanResult.INVALID)
+    if claims.session_id != scan.session_id:
+        return ScanAnswer(scan.scan_id, ScanResult.WRONG_SESSION)
+    # The common case in one statement: a confirmed ticket, not yet used.
+    checked_in = yield db.Query(
+        "UPDATE registration SET checked_in_at = ?, checked_in_by_id = ?, checked_in_device = ? "
+        "WHERE id = ? AND session_id = ? AND ticket_seed = ? AND status = 'confirmed' "
+        "AND checked_in_at IS NULL AND anonymised_at IS NULL RETURNING chosen_name",
+        [now, staff.id, scan.device_id, claims.registration_id, claims.session_id, claims.seed],
+    )
+    if checked_in is not None:
+        return ScanAnswer(
+            scan.scan_id, ScanResult.CHECKED_IN, claims.registration_id,
+            checked_in["chosen_name"], now.isoformat(), staff.name,
+        )  # fmt: skip
+    row = yield db.Query(
+        "SELECT r.status, r.session_id, r.ticket_seed, r.chosen_name, r.checked_in_at, "
+        "r.anonymised_at, s.name AS checked_in_by FROM registration r "
+        "LEFT JOIN staff_user s ON s.id = r.checked_in_by_id WHERE r.id = ?",
+        [claims.registration_id],
+    )
+    return _why_not(scan, claims, row)
+
+
+def _why_not(scan: Scan, claims: TicketClaims, row: dict[str, Any] | None) -> ScanAnswer:
+    """The answer for a genuine ticket that did not check anyone in."""
+    if row is None or row["session_id"] != claims.session_id:
+        return ScanAnswer(scan.scan_id, ScanResult.INVALID)
+    if row["anonymised_at"] is not None:
+        return ScanAnswer(scan.scan_id, ScanResult.CANCELLED, claims.registration_id)
+    name = row["chosen_name"]
+    if int(row["ticket_seed"]) != claims.seed:
+        return ScanAnswer(scan.scan_id, ScanResult.REVOKED, claims.registration_id, name)
+    if row["status"] == RegistrationStatus.CANCELLED:
+        return ScanAnswer(scan.scan_id, ScanResult.CANCELLED, claims.registration_id, name)
+    if row["status"] == RegistrationStatus.WAITLISTED:
+        return ScanAnswer(scan.scan_id, ScanResult.WAITLISTED, claims.registration_id, name)
+    checked_in_at = db.as_datetime(row["checked_in_at"])
+    return ScanAnswer(
+        scan.scan_id,
+        ScanResult.ALREADY_CHECKED_IN,
+        claims.registration_id,
+        name,
+        checked_in_at.isoformat() if checked_in_at else None,
+        row["checked_in_by"],
+    )

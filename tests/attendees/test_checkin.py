@@ -1,0 +1,226 @@
+"""Check-in through the API: tickets, forgeries, idempotency, two devices, permissions."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from attendees.models import CheckinScan, Registration
+from attendees.registration import cancel_registration
+from attendees.tickets import issue_token, load_keys, ticket_for
+from sala.config import Settings
+from sala.models import Role
+from tests.factories import make_session, make_staff, register_person, token_for
+
+
+def _scan(token: str, session_id: int, **extra: object) -> dict[str, object]:
+    return {
+        "token": token,
+        "session_id": session_id,
+        "scan_id": extra.pop("scan_id", uuid.uuid4().hex),
+        "device_id": "phone-1",
+        "scanned_at": "2026-12-05T09:02:00+07:00",
+        **extra,
+    }
+
+
+@pytest.fixture
+async def door(client: httpx.AsyncClient, settings: Settings):  # type: ignore[no-untyped-def]
+    """A session with a facilitator, two confirmed people and one waiting."""
+    facilitator = await make_staff(Role.FACILITATOR, name="Dara")
+    session = await make_session(capacity="2", facilitators=(facilitator,))
+    people = [
+        (await register_person(session, settings, chosen_name=name)).registration
+        for name in ("Sokha", "Vanna", "Later")
+    ]
+    headers = await token_for(facilitator)
+    return facilitator, session, people, headers
+
+
+async def test_scan_checks_in_then_says_already(
+    client: httpx.AsyncClient, settings: Settings, door
+) -> None:  # type: ignore[no-untyped-def]
+    _facilitator, session, people, headers = door
+    token = ticket_for(people[0], settings.data_dir)
+    first = await client.post("/api/v1/checkins", json=_scan(token, session.id), headers=headers)
+    assert first.status_code == 200, first.text
+    answer = first.json()
+    assert answer["result"] == "checked_in"
+    assert answer["chosen_name"] == "Sokha" and answer["checked_in_by"] == "Dara"
+    stored = await Registration.get(id=people[0].id)
+    assert stored.checked_in_at is not None and stored.checked_in_device == "phone-1"
+
+    again = await client.post("/api/v1/checkins", json=_scan(token, session.id), headers=headers)
+    assert again.json()["result"] == "already_checked_in"
+    assert again.json()["checked_in_by"] == "Dara"
+    assert again.json()["checked_in_at"] is not None
+
+    listed = await client.get(f"/api/v1/sessions/{session.id}/registrations", headers=headers)
+    row = next(r for r in listed.json() if r["id"] == people[0].id)
+    assert row["checked_in_at"] is not None
+
+
+async def test_same_scan_twice_is_one_check_in_and_the_same_answer(
+    client: httpx.AsyncClient, settings: Settings, door
+) -> None:  # type: ignore[no-untyped-def]
+    _facilitator, session, people, headers = door
+    scan = _scan(ticket_for(people[1], settings.data_dir), session.id, scan_id="scan-0001-abc")
+    first = await client.post("/api/v1/checkins", json=scan, headers=headers)
+    second = await client.post("/api/v1/checkins", json=scan, headers=headers)
+    assert first.json() == second.json()
+    assert first.json()["result"] == "checked_in"
+    assert await CheckinScan.filter(scan_id="scan-0001-abc").count() == 1
+
+
+async def test_two_devices_one_ticket_first_stands(
+    client: httpx.AsyncClient, settings: Settings, door
+) -> None:  # type: ignore[no-untyped-def]
+    _facilitator, session, people, headers = door
+    other = await make_staff(Role.ADMIN, name="Admin at the side door")
+    other_headers = await token_for(other)
+    token = ticket_for(people[0], settings.data_dir)
+    answers = await asyncio.gather(
+        client.post(
+            "/api/v1/checkins", json=_scan(token, session.id, device_id="a"), headers=headers
+        ),
+        client.post(
+            "/api/v1/checkins", json=_scan(token, session.id, device_id="b"), headers=other_headers
+        ),
+    )
+    results = sorted(a.json()["result"] for a in answers)
+    assert results == ["already_checked_in", "checked_in"]
+    winner = next(a.json() for a in answers if a.json()["result"] == "checked_in")
+    loser = next(a.json() for a in answers if a.json()["result"] == "already_checked_in")
+    assert loser["checked_in_by"] == winner["checked_in_by"]
+    assert loser["checked_in_at"] == winner["checked_in_at"]
+
+
+async def test_batch_from_an_offline_queue(
+    client: httpx.AsyncClient, settings: Settings, door
+) -> None:  # type: ignore[no-untyped-def]
+    _facilitator, session, people, headers = door
+    scans = [_scan(ticket_for(p, settings.data_dir), session.id) for p in people]
+    answer = await client.post("/api/v1/checkins", json={"scans": scans}, headers=headers)
+    assert answer.status_code == 200
+    assert [r["result"] for r in answer.json()["results"]] == [
+        "checked_in",
+        "checked_in",
+        "waitlisted",
+    ]
+    replay = await client.post("/api/v1/checkins", json={"scans": scans}, headers=headers)
+    assert replay.json() == answer.json()
+
+
+async def test_every_bad_ticket_gets_its_red_answer(
+    client: httpx.AsyncClient, settings: Settings, door, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    _facilitator, session, people, headers = door
+    good = ticket_for(people[0], settings.data_dir)
+    other_session = await make_session(title_en="Other")
+    elsewhere = (await register_person(other_session, settings)).registration
+    foreign_keys = load_keys(tmp_path / "another-installation")
+    cases = {
+        "garbage": ("hello world", "invalid"),
+        "truncated": (good[:-5], "invalid"),
+        "flipped": (good[:40] + ("1" if good[40] != "1" else "2") + good[41:], "invalid"),
+        "other key": (
+            issue_token(foreign_keys, registration_id=people[0].id, session_id=session.id,
+                        seed=people[0].ticket_seed),
+            "invalid",
+        ),
+        "other session": (ticket_for(elsewhere, settings.data_dir), "wrong_session"),
+        "waitlisted": (ticket_for(people[2], settings.data_dir), "waitlisted"),
+    }  # fmt: skip
+    for name, (token, expected) in cases.items():
+        answer = await client.post(
+            "/api/v1/checkins", json=_scan(token, session.id), headers=headers
+        )
+        assert answer.status_code == 200, name
+        assert answer.json()["result"] == expected, name
+    assert (await Registration.get(id=people[0].id)).checked_in_at is None
+
+    await cancel_registration(people[1].id, settings=settings, actor=None)
+    cancelled = await client.post(
+        "/api/v1/checkins",
+        json=_scan(ticket_for(people[1], settings.data_dir), session.id),
+        headers=headers,
+    )
+    assert cancelled.json()["result"] == "cancelled"
+
+
+async def test_a_replaced_ticket_is_revoked(
+    client: httpx.AsyncClient, settings: Settings, door
+) -> None:  # type: ignore[no-untyped-def]
+    _facilitator, session, people, headers = door
+    old_token = ticket_for(people[0], settings.data_dir)
+    await Registration.filter(id=people[0].id).update(ticket_seed=people[0].ticket_seed + 1)
+    answer = await client.post(
+        "/api/v1/checkins", json=_scan(old_token, session.id), headers=headers
+    )
+    assert answer.json()["result"] == "revoked"
+
+
+async def test_checkin_list_has_no_contact_data(
+    client: httpx.AsyncClient, settings: Settings, door
+) -> None:  # type: ignore[no-untyped-def]
+    _facilitator, session, people, headers = door
+    await cancel_registration(people[1].id, settings=settings, actor=None)
+    answer = await client.get(f"/api/v1/sessions/{session.id}/checkin-list", headers=headers)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert "@" not in answer.text
+    ids = {t["registration_id"]: t for t in body["tickets"]}
+    assert ids[people[0].id]["seed"] == people[0].ticket_seed
+    assert ids[people[0].id]["chosen_name"] == "Sokha"
+    assert body["revocations"] == [people[1].id]
+    keys = load_keys(settings.data_dir).public_keys_raw()
+    assert {k: base64.b64decode(v) for k, v in body["public_keys"].items()} == {
+        str(k): v for k, v in keys.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "status"),
+    [
+        (b"", 400),
+        (b"[]", 400),
+        (b'{"scans": []}', 422),
+        (b'{"scans": "x"}', 422),
+        (b'{"token": "x"}', 422),
+        (b'{"token": "x", "session_id": 1, "scan_id": "short"}', 422),
+        (b'{"a": "' + b"x" * 1_100_000 + b'"}', 413),
+    ],
+)
+async def test_malformed_bodies_are_4xx(
+    client: httpx.AsyncClient, door, content: bytes, status: int
+) -> None:  # type: ignore[no-untyped-def]
+    _facilitator, _session, _people, headers = door
+    answer = await client.post(
+        "/api/v1/checkins", content=content, headers={**headers, "content-type": "application/json"}
+    )
+    assert answer.status_code == status
+
+
+async def test_only_the_sessions_facilitators_check_in(
+    client: httpx.AsyncClient, settings: Settings, door
+) -> None:  # type: ignore[no-untyped-def]
+    _facilitator, session, people, _headers = door
+    outsider = await make_staff(Role.FACILITATOR)
+    leader = await make_staff(Role.TEAM_LEADER)
+    token = ticket_for(people[0], settings.data_dir)
+    for user in (outsider, leader):
+        headers = await token_for(user)
+        answer = await client.post(
+            "/api/v1/checkins", json=_scan(token, session.id), headers=headers
+        )
+        assert answer.status_code == 403
+        listing = await client.get(f"/api/v1/sessions/{session.id}/checkin-list", headers=headers)
+        assert listing.status_code == 403
+    anonymous = await client.post("/api/v1/checkins", json=_scan(token, session.id))
+    assert anonymous.status_code == 401
+    assert (await Registration.get(id=people[0].id)).checked_in_at is None
