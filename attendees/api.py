@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from attendees import invitations
-from attendees.checkin import check_in, parse_scans
+from attendees.checkin import check_in, parse_scans, undo_check_in, walk_in
 from attendees.errors import RegistrationNotFound
 from attendees.forms import parse_registration
 from attendees.limits import registration_allowed
@@ -150,6 +150,33 @@ async def create_checkins(request: Request) -> Response:
     return JSONResponse(answers[0].as_json())
 
 
+@staff_api(Role.ADMIN, Role.FACILITATOR)
+async def undo_checkin(request: Request) -> Response:
+    registration = await undo_check_in(
+        request.path_params["registration_id"], staff=request.state.user
+    )
+    return JSONResponse(registration_json(registration, position=None))
+
+
+@staff_api(Role.ADMIN, Role.FACILITATOR)
+async def create_walk_in(request: Request) -> Response:
+    payload = await read_json_object(request)
+    data = parse_registration(payload, default_language=request.state.language)
+    done = await walk_in(
+        request.path_params["session_id"],
+        data,
+        staff=request.state.user,
+        settings=request.app.state.settings,
+    )
+    return JSONResponse(
+        {
+            **registration_json(done.registration, position=done.waitlist_position),
+            "checked_in": done.checked_in,
+        },
+        status_code=201,
+    )
+
+
 routes = [
     Route(
         "/api/v1/sessions/{session_id:int}/registrations",
@@ -176,6 +203,18 @@ routes = [
         name="api:checkin_list",
     ),
     Route("/api/v1/checkins", create_checkins, methods=["POST"], name="api:checkins"),
+    Route(
+        "/api/v1/registrations/{registration_id:int}/undo-checkin",
+        undo_checkin,
+        methods=["POST"],
+        name="api:undo_checkin",
+    ),
+    Route(
+        "/api/v1/sessions/{session_id:int}/walk-ins",
+        create_walk_in,
+        methods=["POST"],
+        name="api:walk_in",
+    ),
     Route(
         "/api/v1/sessions/{session_id:int}/invitations",
         list_invitations,
@@ -235,6 +274,26 @@ openapi_paths: dict[str, dict[str, Any]] = {
             response=ref("CheckinAnswer"),
             staff=True,
             errors=(404,),
+        )
+    },
+    "/api/v1/registrations/{registration_id}/undo-checkin": {
+        "post": operation(
+            "Take back a check-in made by mistake",
+            response=ref("Registration"),
+            staff=True,
+            errors=(404,),
+            parameters=[path_parameter("registration_id", "registration id")],
+        )
+    },
+    "/api/v1/sessions/{session_id}/walk-ins": {
+        "post": operation(
+            "Register someone at the door; checked in at once if a seat is left",
+            request=ref("RegistrationInput"),
+            response=ref("Registration"),
+            status=201,
+            staff=True,
+            errors=(404, 409),
+            parameters=[_SESSION_ID],
         )
     },
     "/api/v1/sessions/{session_id}/invitations": {

@@ -18,10 +18,15 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from attendees.models import RegistrationStatus, ScanResult
+from tortoise.transactions import in_transaction
+
+from attendees.errors import RegistrationNotFound
+from attendees.forms import RegistrationInput
+from attendees.models import Registration, RegistrationSource, RegistrationStatus, ScanResult
+from attendees.registration import register
 from attendees.tickets import InvalidTicket, TicketClaims, load_keys, verify_token
 from events.services import get_session_for_staff
-from sala import db
+from sala import audit, db
 from sala.config import Settings
 from sala.errors import ValidationFailed
 from sala.forms import FieldReader
@@ -174,3 +179,43 @@ def _why_not(scan: Scan, claims: TicketClaims, row: dict[str, Any] | None) -> Sc
         checked_in_at.isoformat() if checked_in_at else None,
         row["checked_in_by"],
     )
+
+
+async def undo_check_in(registration_id: int, *, staff: StaffUser) -> Registration:
+    """Take back a check-in made by mistake (the scan log keeps what happened)."""
+    registration = await Registration.get_or_none(id=registration_id)
+    if registration is None:
+        raise RegistrationNotFound()
+    await get_session_for_staff(staff, registration.session_id)  # type: ignore[attr-defined]
+    async with in_transaction():
+        await Registration.filter(id=registration_id).update(
+            checked_in_at=None, checked_in_by_id=None, checked_in_device=""
+        )
+        await audit.record(staff, "checkin.undo", registration)
+    await registration.refresh_from_db()
+    return registration
+
+
+@dataclass(frozen=True)
+class WalkIn:
+    registration: Registration
+    checked_in: bool
+    waitlist_position: int | None
+
+
+async def walk_in(
+    session_id: int, data: RegistrationInput, *, staff: StaffUser, settings: Settings
+) -> WalkIn:
+    """Register someone at the door, and check them in at once if a seat is left."""
+    await get_session_for_staff(staff, session_id)
+    outcome = await register(
+        session_id, data, source=RegistrationSource.WALK_IN, settings=settings, actor=staff
+    )
+    registration = outcome.registration
+    if registration.status != RegistrationStatus.CONFIRMED:
+        return WalkIn(registration, False, outcome.waitlist_position)
+    await Registration.filter(id=registration.id, checked_in_at=None).update(
+        checked_in_at=datetime.now(UTC), checked_in_by_id=staff.id, checked_in_device="walk-in"
+    )
+    await registration.refresh_from_db()
+    return WalkIn(registration, True, None)

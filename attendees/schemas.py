@@ -36,10 +36,15 @@ async def checkin_list_for(session: Session, keys: TicketKeys) -> dict[str, Any]
     rows = await Registration.filter(session_id=session.id, anonymised_at=None).values(
         "id", "ticket_seed", "chosen_name", "status", "checked_in_at"
     )
+    confirmed = [row for row in rows if row["status"] == RegistrationStatus.CONFIRMED]
     return {
         "session_id": session.id,
         "generated_at": datetime.now(UTC).isoformat(),
         "capacity": session.capacity,
+        "counts": {
+            "confirmed": len(confirmed),
+            "checked_in": sum(1 for row in confirmed if row["checked_in_at"]),
+        },
         "tickets": [
             {
                 "registration_id": row["id"],

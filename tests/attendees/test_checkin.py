@@ -224,3 +224,44 @@ async def test_only_the_sessions_facilitators_check_in(
     anonymous = await client.post("/api/v1/checkins", json=_scan(token, session.id))
     assert anonymous.status_code == 401
     assert (await Registration.get(id=people[0].id)).checked_in_at is None
+
+
+async def test_undo_and_walk_in_and_the_counter(
+    client: httpx.AsyncClient, settings: Settings, door
+) -> None:  # type: ignore[no-untyped-def]
+    _facilitator, session, people, headers = door
+    token = ticket_for(people[0], settings.data_dir)
+    await client.post("/api/v1/checkins", json=_scan(token, session.id), headers=headers)
+    counts = await client.get(f"/api/v1/sessions/{session.id}/checkin-list", headers=headers)
+    assert counts.json()["counts"] == {"confirmed": 2, "checked_in": 1}
+
+    undone = await client.post(
+        f"/api/v1/registrations/{people[0].id}/undo-checkin", headers=headers
+    )
+    assert undone.status_code == 200 and undone.json()["checked_in_at"] is None
+    again = await client.post("/api/v1/checkins", json=_scan(token, session.id), headers=headers)
+    assert again.json()["result"] == "checked_in"
+
+    # The session is full: a walk-in waits; after a cancellation the next walk-in gets in.
+    walk = {"chosen_name": "At the door", "phone": "012 777 888", "sector": "community",
+            "consent": True}  # fmt: skip
+    full = await client.post(f"/api/v1/sessions/{session.id}/walk-ins", json=walk, headers=headers)
+    assert full.status_code == 201
+    assert full.json()["checked_in"] is False and full.json()["status"] == "waitlisted"
+    session.capacity = 10
+    await session.save()
+    seated = await client.post(
+        f"/api/v1/sessions/{session.id}/walk-ins",
+        json={**walk, "phone": "012 777 999", "chosen_name": "Second"},
+        headers=headers,
+    )
+    assert seated.json()["checked_in"] is True and seated.json()["checked_in_at"] is not None
+    outsider_headers = await token_for(await make_staff(Role.FACILITATOR))
+    refused = await client.post(
+        f"/api/v1/sessions/{session.id}/walk-ins", json=walk, headers=outsider_headers
+    )
+    assert refused.status_code == 403
+    assert (
+        await client.post(f"/api/v1/registrations/{people[0].id}/undo-checkin",
+                          headers=outsider_headers)
+    ).status_code == 403  # fmt: skip
