@@ -8,6 +8,8 @@ PostgreSQL, its own database, and everything is removed again on the way out.
         with SalaServer(data_dir, database_url=database_url, workers=2) as server:
             session = server.api("POST", "/api/v1/sessions", {...})
             result = run_wrk(server.base_url, script, env={...}, threads=2, connections=100)
+    with ServedApp([python, "bench/bare_app.py", "--port", "{port}"], log_path) as bare:
+        result = run_wrk(bare.base_url, script, ...)
 """
 
 from __future__ import annotations
@@ -243,6 +245,89 @@ class SalaServer:
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:500]
             raise BenchError(f"{method} {path} answered {exc.code}: {detail}") from exc
+
+
+@dataclass
+class ServedApp:
+    """Any other HTTP server command (e.g. ``bench/bare_app.py``) in its own process group,
+    ready once ``health_path`` answers 200 to a GET; a context manager like SalaServer.
+
+    ``command`` is formatted with ``port=``: ``[python, "bench/bare_app.py", "--port",
+    "{port}"]``. Its output goes to ``log_path``.
+    """
+
+    command: list[str]
+    log_path: Path
+    health_path: str = "/"
+    port: int = field(default_factory=free_port)
+    _process: subprocess.Popen[bytes] | None = None
+    _log: Any = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise BenchError("the server is not running")
+        return self._process.pid
+
+    def __enter__(self) -> ServedApp:
+        self._log = self.log_path.open("wb")
+        self._process = subprocess.Popen(
+            [part.format(port=self.port) for part in self.command],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_http_ok(self.base_url + self.health_path, self._process, self.log_path)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def stop(self, timeout: float = 15) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=timeout)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def wait_http_ok(
+    url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 60
+) -> None:
+    """Wait until a GET of ``url`` answers 200; BenchError if ``process`` exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
+            raise BenchError(f"{process.args!r} exited early:\n{tail}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise BenchError(f"{url} did not answer 200 within {timeout:.0f}s")
 
 
 # ----------------------------------------------------------------------------- CPU use
