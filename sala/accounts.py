@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime
+from time import monotonic
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -80,6 +81,7 @@ async def update_staff(
         await audit.record(
             actor, "staff.update", user, {"role": role.value, "is_active": is_active}
         )
+    forget_cached_tokens()  # after the commit, so no request caches the old account again
     return user
 
 
@@ -91,6 +93,7 @@ async def reset_password(user: StaffUser, *, password: str, actor: StaffUser | N
         user.auth_version += 1
         await user.save(update_fields=["password_hash", "auth_version"])
         await audit.record(actor, "staff.reset_password", user)
+    forget_cached_tokens()
 
 
 async def ensure_admin(*, email: str, name: str, password: str) -> tuple[StaffUser, bool]:
@@ -110,6 +113,7 @@ async def ensure_admin(*, email: str, name: str, password: str) -> tuple[StaffUs
         user.auth_version += 1
         await user.save()
         await audit.record(None, "staff.reset_admin", user)
+    forget_cached_tokens()
     return user, False
 
 
@@ -147,17 +151,60 @@ async def create_api_token(user: StaffUser, *, label: str = "") -> str:
     return token
 
 
+# Bearer tokens are looked up on every API call (a scanner sends one per scan), so this
+# process remembers each token's staff member for a few seconds. Every change here that
+# takes access away (revoking, deactivating, a new role, a password reset) forgets them all
+# at once; another process notices within TOKEN_CACHE_SECONDS.
+TOKEN_CACHE_SECONDS = 5.0
+TOKEN_CACHE_SIZE = 1000
+_token_cache: dict[str, tuple[float, StaffUser]] = {}
+# Bumped by every forget: a lookup that read the database before the change does not cache.
+_token_generation = 0
+
+
+def forget_cached_tokens() -> None:
+    """Look every token up again: called after any change that can take access away."""
+    global _token_generation
+    _token_generation += 1
+    _token_cache.clear()
+
+
 async def user_for_token(token: str) -> StaffUser | None:
+    """The active staff member of an unrevoked token, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
+    token_hash = hash_token(token)
+    cached = _token_cache.get(token_hash)
+    if cached is not None and cached[0] > monotonic():
+        return cached[1]
+    generation = _token_generation
     api_token = (
-        await ApiToken.filter(token_hash=hash_token(token), revoked_at__isnull=True)
+        await ApiToken.filter(token_hash=token_hash, revoked_at__isnull=True)
         .select_related("user")
         .first()
     )
     if api_token is None or not api_token.user.is_active:
+        _token_cache.pop(token_hash, None)
         return None
+    if generation != _token_generation:  # access changed meanwhile: no caching this answer
+        return api_token.user
+    if len(_token_cache) >= TOKEN_CACHE_SIZE:
+        del _token_cache[next(iter(_token_cache))]  # the oldest entry
+    _token_cache[token_hash] = (monotonic() + TOKEN_CACHE_SECONDS, api_token.user)
     return api_token.user
+
+
+async def revoke_api_token(token: str, *, actor: StaffUser | None) -> bool:
+    """Stop a bearer token from working (a lost phone); False if it was unknown or revoked."""
+    async with in_transaction():
+        api_token = await ApiToken.get_or_none(token_hash=hash_token(token), revoked_at=None)
+        if api_token is None:
+            return False
+        api_token.revoked_at = datetime.now(UTC)
+        await api_token.save(update_fields=["revoked_at"])
+        await audit.record(actor, "token.revoke", api_token, {"label": api_token.label})
+    forget_cached_tokens()
+    return True
 
 
 async def get_staff(user_id: int) -> StaffUser:

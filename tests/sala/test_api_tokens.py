@@ -1,0 +1,67 @@
+"""Bearer tokens: taking access away works at once, even though lookups are remembered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from sala import accounts
+from sala.models import ApiToken, Role
+from tests.factories import make_staff
+
+
+async def _bearer(user_token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {user_token}"}
+
+
+async def test_a_revoked_token_is_refused_at_once(client: httpx.AsyncClient) -> None:
+    facilitator = await make_staff(Role.FACILITATOR)
+    token = await accounts.create_api_token(facilitator, label="phone")
+    headers = await _bearer(token)
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+
+    assert await accounts.revoke_api_token(token, actor=facilitator) is True
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+    assert await accounts.revoke_api_token(token, actor=facilitator) is False
+    # The account's other tokens still work.
+    other = await _bearer(await accounts.create_api_token(facilitator, label="laptop"))
+    assert (await client.get("/api/v1/me", headers=other)).status_code == 200
+
+
+async def test_deactivation_and_a_new_role_apply_at_once(client: httpx.AsyncClient) -> None:
+    admin = await make_staff(Role.ADMIN)
+    facilitator = await make_staff(Role.FACILITATOR, name="Dara")
+    headers = await _bearer(await accounts.create_api_token(facilitator))
+    me = await client.get("/api/v1/me", headers=headers)
+    assert me.json()["role"] == "facilitator"
+
+    await accounts.update_staff(
+        facilitator, name="Dara K.", role=Role.TEAM_LEADER, is_active=True, actor=admin
+    )
+    me = await client.get("/api/v1/me", headers=headers)
+    assert (me.json()["role"], me.json()["name"]) == ("team_leader", "Dara K.")
+    assert (await client.post("/api/v1/checkins", json={}, headers=headers)).status_code == 403
+
+    await accounts.update_staff(
+        facilitator, name="Dara K.", role=Role.TEAM_LEADER, is_active=False, actor=admin
+    )
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+
+
+async def test_a_revocation_by_another_process_is_noticed_within_seconds(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    facilitator = await make_staff(Role.FACILITATOR)
+    token = await accounts.create_api_token(facilitator)
+    headers = await _bearer(token)
+    now = [1000.0]
+    monkeypatch.setattr(accounts, "monotonic", lambda: now[0])
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+
+    # Another process (or a person at the database) revokes it: this process does not know.
+    revoked = datetime.now(UTC)
+    await ApiToken.filter(token_hash=accounts.hash_token(token)).update(revoked_at=revoked)
+    now[0] += accounts.TOKEN_CACHE_SECONDS + 0.1
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
