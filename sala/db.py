@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as run_migrations
 from tortoise.transactions import in_transaction
@@ -31,8 +32,14 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
 
 
 def config_for_url(database_url: str) -> dict[str, Any]:
+    connection = expand_db_url(database_url)
+    if connection["engine"] == "tortoise.backends.sqlite":
+        # Tortoise opens SQLite in WAL mode. There, NORMAL syncs the WAL at checkpoints only,
+        # not at every COMMIT: the database cannot be corrupted, but a power cut (not a
+        # crash of Sala) may lose the last commits. A URL may still ask for another value.
+        connection["credentials"].setdefault("synchronous", "NORMAL")
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection},
         "apps": {
             label: {
                 "models": [f"{label}.models"],
