@@ -10,6 +10,10 @@
              /staff/sessions/{id}/registrations.csv
              /staff/registrations/{id}/cancel      (POST)
              /staff/sessions/{id}/invitations      list and create (admin)
+             /staff/checkin/                       the door scanner: pick a session
+             /staff/checkin/{id}                   the door scanner (camera, search, walk-ins)
+             /staff/checkin/sw.js                  its service worker (offline), public
+             /staff/checkin/manifest.webmanifest   its install manifest (PWA), public
 
 The registration form itself is on the public session page (``events/routes.py``).
 """
@@ -17,12 +21,14 @@ The registration form itself is on the public session page (``events/routes.py``
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+from functools import cache
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from attendees import invitations as invitation_service
@@ -32,13 +38,16 @@ from attendees.models import Registration, RegistrationSource, Sector
 from attendees.registration import cancel_registration, register, waitlist_position
 from attendees.tickets import ticket_for
 from attendees.views import roster
-from events.services import get_session_for_staff
-from sala.csrf import read_form
+from events.models import SessionStatus
+from events.services import get_session_for_staff, list_sessions_for_staff
+from sala.config import STATIC_DIR
+from sala.csrf import csrf_token, read_form
 from sala.errors import NotFound, SalaError, ValidationFailed
+from sala.i18n import gettext
 from sala.models import Role
 from sala.permissions import public, staff_page
 from sala.qrcodes import qr_png
-from sala.templating import render
+from sala.templating import render, templates
 
 PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
 
@@ -289,7 +298,155 @@ async def staff_invitations(request: Request) -> Response:
     )
 
 
+# ----------------------------------------------------------------------------- door scanner
+
+# What the service worker keeps for offline use, besides the scanner page itself.
+SCANNER_ASSETS = (
+    "js/checkin/scanner.js",
+    "js/checkin/tickets.js",
+    "js/checkin/store.js",
+    "vendor/jsqr/jsQR.js",
+    "css/sala.css",
+    "img/icon.svg",
+)
+
+
+@cache
+def _scanner_assets_version() -> str:
+    """Changes whenever a cached file changes, so phones drop their old copies."""
+    digest = hashlib.sha256()
+    for path in SCANNER_ASSETS:
+        digest.update((STATIC_DIR / path).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@staff_page(Role.ADMIN, Role.FACILITATOR)
+async def scanner_sessions(request: Request) -> Response:
+    sessions = [
+        session
+        for session in await list_sessions_for_staff(request.state.user)
+        if session.status == SessionStatus.PUBLISHED
+    ]
+    return render(request, "attendees/checkin_sessions.html", {"sessions": sessions})
+
+
+@staff_page(Role.ADMIN, Role.FACILITATOR)
+async def scanner(request: Request) -> Response:
+    session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
+    settings = request.app.state.settings
+    session_id = session.id
+    config = {
+        "session_id": session_id,
+        "csrf_token": csrf_token(request),
+        "staff_name": request.state.user.name,
+        "language": request.state.language,
+        "timezone": session.timezone,
+        "urls": {
+            "checkin_list": str(request.url_for("api:checkin_list", session_id=session_id).path),
+            "checkins": str(request.url_for("api:checkins").path),
+            "undo": str(request.url_for("api:undo_checkin", registration_id=0).path),
+            "walk_in": str(request.url_for("api:walk_in", session_id=session_id).path),
+            "service_worker": str(request.url_for("staff:scanner_worker").path),
+            "login": str(request.url_for("staff:login").path) + "?next=" + request.url.path,
+        },
+        "strings": _scanner_strings(),
+        "base_url": settings.base_url,
+    }
+    return render(
+        request,
+        "attendees/checkin.html",
+        {"session": session, "config": config},
+        headers=PRIVATE,
+    )
+
+
+def _scanner_strings() -> dict[str, str]:
+    """The scanner's words, in the page's language, for its script."""
+    return {
+        "welcome": gettext("Welcome, {name}"),
+        "checked_in": gettext("Checked in"),
+        "already": gettext("Already checked in"),
+        "already_at": gettext("Already checked in at {time} by {staff}"),
+        "already_at_no_staff": gettext("Already checked in at {time}"),
+        "invalid": gettext("Not a valid ticket"),
+        "wrong_session": gettext("This ticket is for another session"),
+        "cancelled": gettext("This registration was cancelled"),
+        "waitlisted": gettext("On the waiting list, not confirmed"),
+        "revoked": gettext("This ticket was replaced by a newer one"),
+        "offline_saved": gettext("Saved on this phone; sent when the network is back."),
+        "online": gettext("Online"),
+        "offline": gettext("Offline"),
+        "queue": gettext("Waiting to send: {count}"),
+        "synced": gettext("Sent {count} scans from this phone."),
+        "sync_conflicts": gettext("{count} of them were already checked in on another phone."),
+        "login_again": gettext("Your login has expired. Log in again to send the waiting scans."),
+        "forbidden": gettext("You are not a facilitator of this session."),
+        "server_error": gettext("The server could not answer. Try again."),
+        "camera_denied": gettext("The camera could not be opened. Allow it, or search by name."),
+        "camera_missing": gettext("This browser cannot open the camera. Search by name instead."),
+        "no_list": gettext("The check-in list is not on this phone yet. Connect once to get it."),
+        "check_in": gettext("Check in"),
+        "undo": gettext("Undo"),
+        "undone": gettext("Check-in of {name} taken back."),
+        "needs_network": gettext("This needs the network."),
+        "no_match": gettext("Nobody with that name."),
+        "status_confirmed": gettext("Confirmed"),
+        "status_waitlisted": gettext("Waiting list"),
+        "status_checked_in": gettext("Checked in at {time}"),
+        "walk_in_waitlisted": gettext("No seat left: {name} is on the waiting list."),
+    }
+
+
+@public
+async def scanner_worker(request: Request) -> Response:
+    """The scanner's service worker. Served from ``/staff/checkin/`` so that its scope is
+    the scanner and nothing else of the site."""
+    version = _scanner_assets_version()
+    assets = [str(request.url_for("static", path=path).path) for path in SCANNER_ASSETS]
+    assets.append(str(request.url_for("khmer_font").path))
+    body = templates.get_template("attendees/checkin_sw.js").render(
+        cache_name=f"sala-checkin-{version}", assets=json.dumps(assets)
+    )
+    return Response(
+        body,
+        media_type="text/javascript",
+        headers={"cache-control": "no-cache", "service-worker-allowed": "/staff/checkin/"},
+    )
+
+
+@public
+async def scanner_manifest(request: Request) -> Response:
+    scope = str(request.url_for("staff:scanner_sessions").path)
+    return JSONResponse(
+        {
+            "name": gettext("Sala check-in"),
+            "short_name": gettext("Check-in"),
+            "lang": request.state.language,
+            "start_url": scope,
+            "scope": scope,
+            "display": "standalone",
+            "orientation": "portrait",
+            "background_color": "#fffdf8",
+            "theme_color": "#6b2fa0",
+            "icons": [
+                {
+                    "src": str(request.url_for("static", path="img/icon.svg").path),
+                    "sizes": "any",
+                    "type": "image/svg+xml",
+                    "purpose": "any",
+                }
+            ],
+        },
+        media_type="application/manifest+json",
+        headers={"cache-control": "no-cache"},
+    )
+
+
 routes = [
+    Route("/staff/checkin/", scanner_sessions, name="staff:scanner_sessions"),
+    Route("/staff/checkin/sw.js", scanner_worker, name="staff:scanner_worker"),
+    Route("/staff/checkin/manifest.webmanifest", scanner_manifest, name="staff:scanner_manifest"),
+    Route("/staff/checkin/{session_id:int}", scanner, name="staff:scanner"),
     Route("/registrations/{token}", registration_page, name="registration"),
     Route("/registrations/{token}/ticket.png", ticket_png, name="registration_ticket"),
     Route(

@@ -34,7 +34,7 @@ async def checkin_list_for(session: Session, keys: TicketKeys) -> dict[str, Any]
     replaced ticket is not, and cancelled registrations are listed in ``revocations``.
     """
     rows = await Registration.filter(session_id=session.id, anonymised_at=None).values(
-        "id", "ticket_seed", "chosen_name", "status", "checked_in_at"
+        "id", "ticket_seed", "chosen_name", "status", "checked_in_at", "checked_in_by__name"
     )
     confirmed = [row for row in rows if row["status"] == RegistrationStatus.CONFIRMED]
     return {
@@ -52,6 +52,7 @@ async def checkin_list_for(session: Session, keys: TicketKeys) -> dict[str, Any]
                 "chosen_name": row["chosen_name"],
                 "status": row["status"],
                 "checked_in_at": row["checked_in_at"].isoformat() if row["checked_in_at"] else None,
+                "checked_in_by": row["checked_in_by__name"],
             }
             for row in rows
             if row["status"] != RegistrationStatus.CANCELLED
@@ -215,6 +216,7 @@ CHECKIN_LIST_SCHEMA: dict[str, Any] = {
                     "chosen_name": {"type": "string"},
                     "status": {"type": "string", "enum": ["confirmed", "waitlisted"]},
                     "checked_in_at": {"type": ["string", "null"], "format": "date-time"},
+                    "checked_in_by": {"type": ["string", "null"], "description": "staff name"},
                 },
             },
         },

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from sala import accounts
+from sala.csrf import header_matches
 from sala.errors import NotAuthenticated, PermissionDenied
 from sala.models import Role, StaffUser
 
@@ -58,12 +59,15 @@ def staff_page(*roles: Role) -> Callable[[Endpoint], Endpoint]:
 
 
 def staff_api(*roles: Role) -> Callable[[Endpoint], Endpoint]:
-    """A JSON staff route: needs ``Authorization: Bearer <token>``; 401 without, 403 wrong role."""
+    """A JSON staff route: needs ``Authorization: Bearer <token>``, or the login cookie with
+    the CSRF token in ``X-CSRF-Token`` (our own pages' scripts); 401 without, 403 wrong role."""
 
     def decorate(endpoint: Endpoint) -> Endpoint:
         @functools.wraps(endpoint)
         async def wrapper(request: Request) -> Response:
             user = await user_from_token(request)
+            if user is None and "authorization" not in request.headers and header_matches(request):
+                user = await user_from_login(request)
             if user is None:
                 raise NotAuthenticated()
             _check_role(user, roles)

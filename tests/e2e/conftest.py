@@ -76,8 +76,9 @@ def sala_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("sala-e2e-data")
 
 
-def _run_sala(args: list[str], env: dict[str, str]) -> None:
-    """Run one ``sala`` command to completion; fail the tests with its output if it fails."""
+def run_sala(args: list[str], env: dict[str, str]) -> str:
+    """Run one ``sala`` command to completion and return what it printed; fail the tests
+    with its output if it fails."""
     done = subprocess.run(
         [str(SALA), *args],
         cwd=REPO_ROOT,
@@ -93,6 +94,15 @@ def _run_sala(args: list[str], env: dict[str, str]) -> None:
             f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}",
             pytrace=False,
         )
+    return done.stdout
+
+
+def sala_env(data_dir: Path, base_url: str) -> dict[str, str]:
+    """The environment of the ``sala`` commands of the browser tests: only our own SALA_
+    settings (a developer's SALA_DATABASE_URL etc. must not leak in)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SALA_")}
+    env.update(SALA_DATA_DIR=str(data_dir), SALA_BASE_URL=base_url, SALA_RATE_LIMITS="off")
+    return env
 
 
 @pytest.fixture(scope="session")
@@ -103,17 +113,11 @@ def sala_server(sala_data_dir: Path) -> Iterator[str]:
         pytest.fail(f"the sala command is not installed next to the Python: {SALA}")
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    # Only our own SALA_ settings: a developer's SALA_DATABASE_URL etc. must not leak in.
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SALA_")}
-    env.update(
-        SALA_DATA_DIR=str(sala_data_dir),
-        SALA_BASE_URL=base_url,
-        SALA_RATE_LIMITS="off",
-    )
+    env = sala_env(sala_data_dir, base_url)
 
-    _run_sala(["demo"], env)
+    run_sala(["demo"], env)
     # There is no sign-up: an admin can only be made on the server's data dir.
-    _run_sala(
+    run_sala(
         [
             "create-admin",
             "--email",

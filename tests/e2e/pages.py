@@ -7,9 +7,9 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import VIEWPORT
+from tests.e2e.conftest import E2E_ADMIN_EMAIL, E2E_ADMIN_PASSWORD, VIEWPORT
 
 KHMER = re.compile("[\u1780-\u17ff]")
 SESSION_PATH = re.compile(r"^/sessions/(\d+)$")
@@ -78,3 +78,18 @@ def assert_no_serious_violations(page: Page, where: str, lang: str) -> None:
         f"axe-core found serious/critical problems on {where} ({lang}, "
         f"{VIEWPORT['width']} px):\n{describe_violations(violations)}"
     )
+
+
+def fill_login(page: Page, password: str) -> None:
+    """Fill the login form as the e2e admin and submit it."""
+    page.locator("#email").fill(E2E_ADMIN_EMAIL)
+    page.locator("#password").fill(password)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").last.click()
+
+
+def log_in(page: Page, lang: str = "en") -> None:
+    """Log in as the e2e admin; lands on the staff session list."""
+    page.goto(f"/staff/login?lang={lang}")
+    fill_login(page, E2E_ADMIN_PASSWORD)
+    expect(page).to_have_url(re.compile(r"/staff/sessions$"))

@@ -28,7 +28,9 @@ from tests.e2e.pages import (
     KHMER,
     assert_fits_the_screen,
     assert_no_serious_violations,
+    fill_login,
     html_lang,
+    log_in,
     path_of,
     settle,
 )
@@ -80,18 +82,6 @@ def _submit(page: Page) -> None:
         page.locator("main form button[type=submit]").last.click()
 
 
-def _fill_login(page: Page, password: str) -> None:
-    page.locator("#email").fill(E2E_ADMIN_EMAIL)
-    page.locator("#password").fill(password)
-    _submit(page)
-
-
-def _log_in(page: Page, lang: str = "en") -> None:
-    page.goto(f"/staff/login?lang={lang}")
-    _fill_login(page, E2E_ADMIN_PASSWORD)
-    expect(page).to_have_url(re.compile(r"/staff/sessions$"))
-
-
 def _field(page: Page, name: str) -> Any:
     """The ``.field`` wrapper of one form control: its label, hint, control and error."""
     return page.locator(".field").filter(has=page.locator(f"#{name}"))
@@ -117,19 +107,19 @@ def _first_saturday(year: int, month: int) -> date:
 # -- log in ---------------------------------------------------------------------------------
 
 
-def test_wrong_password_then_log_in(page: Page) -> None:
+def test_wrong_password_thenlog_in(page: Page) -> None:
     response = page.goto("/staff/login?lang=en")
     assert response is not None and response.status == 200
     expect(page.locator("h1")).to_have_text("Staff login")
 
-    _fill_login(page, "not the password")
+    fill_login(page, "not the password")
     assert path_of(page.url) == "/staff/login", f"a wrong password led to {page.url}"
     alert = page.locator("main .alert.error[role=alert]")
     expect(alert).to_have_text("Wrong email or password.")
     expect(page.locator("#email")).to_have_value(E2E_ADMIN_EMAIL)
     expect(page.locator("#password")).to_have_value("")
 
-    _fill_login(page, E2E_ADMIN_PASSWORD)
+    fill_login(page, E2E_ADMIN_PASSWORD)
     expect(page).to_have_url(re.compile(r"/staff/sessions$"))
     expect(page.locator("h1")).to_have_text("Sessions")
     expect(page.locator(".staff-nav")).to_contain_text(E2E_ADMIN_NAME)
@@ -142,7 +132,7 @@ def test_wrong_password_then_log_in(page: Page) -> None:
 
 
 def test_create_and_publish_a_session(page: Page) -> None:
-    _log_in(page)
+    log_in(page)
     response = page.goto("/staff/sessions/new?lang=en")
     assert response is not None and response.status == 200
     expect(page.locator("h1")).to_have_text("New session")
@@ -226,7 +216,7 @@ def test_create_and_publish_a_session(page: Page) -> None:
 
 
 def test_series_generator(page: Page, artifacts_dir: Path) -> None:
-    _log_in(page)
+    log_in(page)
     response = page.goto("/staff/series/new?lang=en")
     assert response is not None and response.status == 200
     expect(page.locator("h1")).to_have_text("New monthly series")
@@ -291,10 +281,10 @@ def test_login_and_session_form_in_khmer(page: Page, artifacts_dir: Path) -> Non
     _screenshot(page, artifacts_dir / "staff-login-km-360.png")
 
     # The form posts without ?lang=: the language cookie keeps Khmer, errors included.
-    _fill_login(page, "not the password")
+    fill_login(page, "not the password")
     assert html_lang(page) == "km"
     expect(page.locator("main .alert.error")).to_have_text("អ៊ីមែល ឬពាក្យសម្ងាត់មិនត្រឹមត្រូវ។")
-    _fill_login(page, E2E_ADMIN_PASSWORD)
+    fill_login(page, E2E_ADMIN_PASSWORD)
     expect(page).to_have_url(re.compile(r"/staff/sessions$"))
     assert html_lang(page) == "km"
     assert_fits_the_screen(page)
@@ -366,7 +356,7 @@ def test_form_fields_markup(page: Page, form: str, state: str) -> None:
     """Required fields say so, hints and errors are tied to their field, errors set
     aria-invalid: the visual asterisk is aria-hidden, so `required` is all a screen reader
     gets."""
-    _log_in(page)
+    log_in(page)
     page.goto(f"{form}?lang=en")
     if state == "with errors":
         page.locator("#capacity").fill("-1")
@@ -396,9 +386,9 @@ def test_no_serious_accessibility_violations(axe_page: Page, where: str, lang: s
     if where == "login":
         page.goto(f"/staff/login?lang={lang}")
     elif where == "sessions list":
-        _log_in(page, lang)
+        log_in(page, lang)
     else:
-        _log_in(page, lang)
+        log_in(page, lang)
         page.goto(f"/staff/sessions/new?lang={lang}")
         if where == "session form with errors":
             page.locator("#capacity").fill("-1")

@@ -32,6 +32,9 @@ EXPECTED_PUBLIC = {
     "/registrations/{token}/cancel",
     "/registrations/{token}/data.json",
     "/registrations/{token}/delete",
+    # The door scanner's service worker and install manifest: code and icons, no data.
+    "/staff/checkin/sw.js",
+    "/staff/checkin/manifest.webmanifest",
 }
 
 
