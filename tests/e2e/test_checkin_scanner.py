@@ -34,7 +34,13 @@ from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, missing, run_sala, sala_env
-from tests.e2e.pages import assert_fits_the_screen, log_in, settle
+from tests.e2e.pages import (
+    KHMER,
+    assert_fits_the_screen,
+    assert_no_serious_violations,
+    log_in,
+    settle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -163,6 +169,18 @@ def phone(camera_browser: Any, door: Door) -> Iterator[Page]:
         page = context.new_page()
         page.on("pageerror", lambda error: print(f"page error: {error}"))
         yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def axe_phone(camera_browser: Any, door: Door, axe_source: str) -> Iterator[Page]:
+    """A phone with axe-core injected (see conftest's ``axe_page``)."""
+    context = camera_browser.new_context(viewport=VIEWPORT, base_url=door.base_url, locale="en-US")
+    context.set_default_timeout(15_000)
+    context.add_init_script(script=axe_source)
+    try:
+        yield context.new_page()
     finally:
         context.close()
 
@@ -298,3 +316,17 @@ def test_walk_in_is_registered_and_checked_in(phone: Page, door: Door) -> None:
     phone.get_by_role("button", name="Register and check in").click()
     expect(phone.locator("#result-title")).to_have_text(f"Welcome, Walk In {RUN}")
     expect(phone.locator("#count-checked-in")).to_have_text(str(before + 1))
+
+
+def test_scanner_in_khmer_fits_a_phone_and_passes_axe(
+    axe_phone: Page, door: Door, artifacts_dir: Path
+) -> None:
+    log_in(axe_phone, lang="km")
+    axe_phone.goto(f"/staff/checkin/{door.session_id}?lang=km")
+    expect(axe_phone.locator("body")).to_have_attribute("data-scanner", "ready")
+    assert KHMER.search(axe_phone.locator("#result-title").inner_text())
+    assert KHMER.search(axe_phone.locator("#network").inner_text())
+    settle(axe_phone)
+    assert_fits_the_screen(axe_phone)
+    axe_phone.screenshot(path=str(artifacts_dir / "scanner-km-360.png"), full_page=True)
+    assert_no_serious_violations(axe_phone, "the door scanner", "km")
