@@ -4,8 +4,9 @@ queue and the API alike.
 A scan is idempotent on its ``scan_id`` (made by the device): the first time it is decided
 and the answer stored; the same scan again gets the stored answer and changes nothing. Two
 devices scanning one ticket: the first check-in stands, the second is answered
-``already_checked_in`` with who and when. The decision for a batch runs as steps
-(``sala.db.run_steps``): on SQLite in one trip to the database thread.
+``already_checked_in`` with who and when. The decision for a batch runs as steps, the
+permission check first: on SQLite in one trip to the database thread, and scans that arrive
+together (many doors, one server) in one transaction (``sala.db.GroupCommit``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from attendees.forms import RegistrationInput
 from attendees.models import Registration, RegistrationSource, RegistrationStatus, ScanResult
 from attendees.registration import register
 from attendees.tickets import InvalidTicket, TicketClaims, load_keys, verify_token
-from events.services import get_session_for_staff
+from events.services import get_session_for_staff, session_access_steps
 from sala import audit, db
 from sala.config import Settings
 from sala.errors import ValidationFailed
@@ -84,10 +85,12 @@ def parse_scans(payload: Mapping[str, Any]) -> list[Scan]:
     return scans
 
 
+# Single scans arriving together (many doors, one server) are decided in one transaction.
+_door = db.GroupCommit()
+
+
 async def check_in(scans: list[Scan], *, staff: StaffUser, settings: Settings) -> list[ScanAnswer]:
     """Decide each scan. Only the session's facilitators (and admins) may check people in."""
-    for session_id in {scan.session_id for scan in scans}:
-        await get_session_for_staff(staff, session_id)
     keys = load_keys(settings.data_dir)
     claims: list[TicketClaims | None] = []
     for scan in scans:
@@ -96,12 +99,15 @@ async def check_in(scans: list[Scan], *, staff: StaffUser, settings: Settings) -
         except InvalidTicket:
             claims.append(None)
     now = datetime.now(UTC)
-    return await db.run_steps(lambda _dialect: _batch_steps(scans, claims, staff, now))
+    return await _door.run(lambda _dialect: _batch_steps(scans, claims, staff, now))
 
 
 def _batch_steps(
     scans: list[Scan], claims: list[TicketClaims | None], staff: StaffUser, now: datetime
 ) -> db.Steps[list[ScanAnswer]]:
+    # May this staff member check people in here? Before anything is written.
+    for session_id in dict.fromkeys(scan.session_id for scan in scans):
+        yield from session_access_steps(staff, session_id)
     answers = []
     for scan, claim in zip(scans, claims, strict=True):
         answers.append((yield from _scan_steps(scan, claim, staff, now)))

@@ -6,6 +6,7 @@ Each feature package is one Tortoise app with its own migration history
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -181,6 +182,17 @@ async def run_steps(make_steps: Callable[[str], Steps[T]]) -> T:
 def _run_sqlite_steps(connection: sqlite3.Connection, steps: Steps[T]) -> T:
     connection.execute("BEGIN IMMEDIATE")
     try:
+        value = _drive_sqlite(connection, steps)
+        connection.execute("COMMIT")
+    except BaseException:
+        _roll_back(connection)
+        raise
+    return value
+
+
+def _drive_sqlite(connection: sqlite3.Connection, steps: Steps[T]) -> T:
+    """Feed each query's result to the steps until they return their value."""
+    try:
         query = next(steps)
         while True:
             cursor = connection.execute(query.sql, query.params)
@@ -191,11 +203,14 @@ def _run_sqlite_steps(connection: sqlite3.Connection, steps: Steps[T]) -> T:
                 result = cursor.rowcount
             query = steps.send(result)
     except StopIteration as finished:
-        connection.execute("COMMIT")
         return finished.value
-    except BaseException:
+
+
+def _roll_back(connection: sqlite3.Connection) -> None:
+    # Some errors (a full disk) end the transaction themselves; ROLLBACK would then fail
+    # and hide the error that matters.
+    if connection.in_transaction:
         connection.execute("ROLLBACK")
-        raise
 
 
 async def _run_async_steps(connection: BaseDBAsyncClient, steps: Steps[T]) -> T:
@@ -209,3 +224,110 @@ async def _run_async_steps(connection: BaseDBAsyncClient, steps: Steps[T]) -> T:
             query = steps.send(result)
     except StopIteration as finished:
         return finished.value
+
+
+# ------------------------------------------------------------------ group commit
+
+
+@dataclass(frozen=True)
+class _Caller:
+    client: BaseDBAsyncClient
+    steps: Steps[Any]
+    answer: asyncio.Future[Any]
+
+
+class GroupCommit:
+    """Concurrent transactions written as steps, committed together on SQLite.
+
+    ``await group.run(make_steps)`` means the same as ``await run_steps(make_steps)``: the
+    steps run as one all-or-nothing unit, in arrival order, and the caller gets their value
+    or their exception. On SQLite the callers that arrive while a group is being committed
+    (or within the same turn of the event loop as the first) are decided in **one**
+    ``BEGIN IMMEDIATE`` … ``COMMIT`` on the connection's thread, each in a savepoint of its
+    own: an exception raised by one caller's steps rolls back that caller's statements only,
+    and reaches that caller only. Each commit costs a write of the WAL and a trip between
+    threads, so at the door it is one per group instead of one per scan.
+
+    On PostgreSQL it is :func:`run_steps`: the server commits concurrent transactions
+    together by itself, and a pool of connections already works in parallel.
+
+    One group holds the write lock for at most ``max_callers`` callers, so other writers
+    (other processes) wait no longer than that.
+    """
+
+    def __init__(self, *, max_callers: int = 100) -> None:
+        self.max_callers = max_callers
+        self._waiting: list[_Caller] = []
+        self._committer: asyncio.Task[None] | None = None
+
+    async def run(self, make_steps: Callable[[str], Steps[T]]) -> T:
+        client = connections.get("default")
+        dialect = client.capabilities.dialect
+        if dialect != "sqlite":
+            return await run_steps(make_steps)
+        answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Caller(client, make_steps(dialect), answer))
+        if self._committer is None:
+            self._committer = asyncio.create_task(self._commit_while_waiting())
+        return await answer
+
+    async def _commit_while_waiting(self) -> None:
+        group: list[_Caller] = []
+        try:
+            while group := self._next_group():
+                try:
+                    async with group[0].client.acquire_connection() as connection:
+                        outcomes = await connection._execute(
+                            _run_sqlite_group, connection._conn, [c.steps for c in group]
+                        )
+                except Exception as error:  # the transaction failed: nobody's steps stand
+                    outcomes = [(False, error)] * len(group)
+                for caller, (succeeded, value) in zip(group, outcomes, strict=True):
+                    if caller.answer.done():  # the caller has gone
+                        continue
+                    if succeeded:
+                        caller.answer.set_result(value)
+                    else:
+                        caller.answer.set_exception(value)
+        finally:
+            self._committer = None
+            # Only when this task itself is cancelled (shutdown) is anyone still waiting.
+            for caller in [*group, *self._waiting]:
+                if not caller.answer.done():
+                    caller.answer.cancel()
+            self._waiting = []
+
+    def _next_group(self) -> list[_Caller]:
+        """The first callers in line on one database (tests switch databases); callers that
+        have gone are dropped."""
+        waiting = [caller for caller in self._waiting if not caller.answer.done()]
+        if not waiting:
+            self._waiting = []
+            return []
+        client = waiting[0].client
+        group = [caller for caller in waiting if caller.client is client][: self.max_callers]
+        chosen = {id(caller) for caller in group}
+        self._waiting = [caller for caller in waiting if id(caller) not in chosen]
+        return group
+
+
+def _run_sqlite_group(
+    connection: sqlite3.Connection, group: list[Steps[Any]]
+) -> list[tuple[bool, Any]]:
+    """One transaction, each caller's steps in a savepoint: (True, value) or (False, error)."""
+    outcomes: list[tuple[bool, Any]] = []
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for steps in group:
+            connection.execute("SAVEPOINT caller")
+            try:
+                outcomes.append((True, _drive_sqlite(connection, steps)))
+            except Exception as error:
+                connection.execute("ROLLBACK TO caller")
+                outcomes.append((False, error))
+            connection.execute("RELEASE caller")
+        connection.execute("COMMIT")
+    except BaseException:
+        _roll_back(connection)
+        raise
+    return outcomes

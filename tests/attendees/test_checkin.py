@@ -265,3 +265,65 @@ async def test_undo_and_walk_in_and_the_counter(
         await client.post(f"/api/v1/registrations/{people[0].id}/undo-checkin",
                           headers=outsider_headers)
     ).status_code == 403  # fmt: skip
+
+
+async def test_many_doors_at_once_each_get_their_own_answer(
+    client: httpx.AsyncClient, settings: Settings, new_client
+) -> None:  # type: ignore[no-untyped-def]
+    """Scans arriving together are decided together; each still gets the right answer."""
+    facilitator = await make_staff(Role.FACILITATOR, name="Dara")
+    session = await make_session(capacity="30", facilitators=(facilitator,))
+    people = [(await register_person(session, settings)).registration for _ in range(24)]
+    headers = await token_for(facilitator)
+    tokens = [ticket_for(p, settings.data_dir) for p in people]
+    # Every ticket scanned at two doors, and every first scan sent twice (a retry).
+    first = [_scan(t, session.id, device_id="front") for t in tokens]
+    second = [_scan(t, session.id, device_id="side") for t in tokens]
+    scans = [*first, *second, *first]
+
+    async def post(scan: dict[str, object]) -> dict[str, object]:
+        answer = await client.post("/api/v1/checkins", json=scan, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    answers = await asyncio.gather(*(post(scan) for scan in scans))
+    by_scan = {scan["scan_id"]: answer for scan, answer in zip(scans, answers, strict=True)}
+    for index, person in enumerate(people):
+        front, side = by_scan[first[index]["scan_id"]], by_scan[second[index]["scan_id"]]
+        assert sorted([front["result"], side["result"]]) == ["already_checked_in", "checked_in"]
+        assert front["registration_id"] == side["registration_id"] == person.id
+        assert front["checked_in_at"] == side["checked_in_at"]
+        assert front["checked_in_by"] == side["checked_in_by"] == "Dara"
+        retried = answers[2 * len(people) + index]
+        assert retried == front  # the same scan again: the same answer
+    assert (
+        await Registration.filter(session_id=session.id, checked_in_at__isnull=False).count() == 24
+    )
+    assert await CheckinScan.filter(session_id=session.id).count() == 48
+
+
+async def test_a_refused_scan_among_many_leaves_the_others_standing(
+    client: httpx.AsyncClient, settings: Settings, door
+) -> None:  # type: ignore[no-untyped-def]
+    _facilitator, session, people, headers = door
+    outsider = await token_for(await make_staff(Role.FACILITATOR))
+    good = [ticket_for(p, settings.data_dir) for p in people[:2]]
+    requests = [
+        client.post("/api/v1/checkins", json=_scan(good[0], session.id), headers=headers),
+        client.post("/api/v1/checkins", json=_scan(good[1], session.id), headers=outsider),
+        client.post("/api/v1/checkins", json=_scan(good[1], 999_999), headers=headers),
+        client.post("/api/v1/checkins", json=_scan("not a ticket", session.id), headers=headers),
+        client.post("/api/v1/checkins", json=_scan(good[1], session.id), headers=headers),
+    ]
+    answers = await asyncio.gather(*requests)
+    assert [a.status_code for a in answers] == [200, 403, 404, 200, 200]
+    assert answers[1].json()["error"]["code"] == "forbidden"
+    assert answers[2].json()["error"]["code"] == "session_not_found"
+    assert [answers[i].json()["result"] for i in (0, 3, 4)] == [
+        "checked_in",
+        "invalid",
+        "checked_in",
+    ]
+    stored = await Registration.get(id=people[1].id)
+    assert stored.checked_in_device == "phone-1"
+    assert await CheckinScan.filter(session_id=999_999).count() == 0
