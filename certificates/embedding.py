@@ -165,10 +165,12 @@ class CertificateOutput(OutputProducer):
         composite.descendant_fonts = PDFArray([cid_font])
 
         # The text each code stands for, so the PDF's text can be searched and copied.
+        # A cluster's text goes with its first glyph; its other glyphs (a subscript, the
+        # second part of a split vowel) stand for no text, said with an empty string so
+        # that readers do not make up a character from the code.
         to_unicode = [
-            f"<{code:04X}> <{''.join(_utf16_hex(char) for char in glyph.unicode)}>\n"
+            f"<{code:04X}> <{''.join(_utf16_hex(char) for char in glyph.unicode or ())}>\n"
             for glyph, code in glyphs
-            if isinstance(glyph.unicode, tuple) and glyph.unicode
         ]
         to_unicode_obj = PDFContentStream(_to_unicode_cmap(to_unicode).encode("latin-1"))
         self._add_pdf_obj(to_unicode_obj, "fonts")

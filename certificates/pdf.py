@@ -288,6 +288,7 @@ def _middle_rows(pdf: FPDF, data: CertificateContent) -> list[_Row]:
             width=_TEXT_WIDTH,
             color=_TEAL,
             style="B",
+            gap_before=4,
         ),
         _spaced_row(pdf, data.heading_en.upper(), size=12, color=_GOLD),
         _text_row(
