@@ -13,10 +13,17 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
+from attendees import certificates
 from attendees import registration as reg
 from attendees.invitations import INVITATION_MAIL
 from attendees.manage import manage_url
-from attendees.models import Invitation, Registration, RegistrationStatus
+from attendees.models import (
+    Certificate,
+    CertificateStatus,
+    Invitation,
+    Registration,
+    RegistrationStatus,
+)
 from attendees.tickets import ticket_for
 from events.calendar import calendar_bytes
 from events.models import Session, SessionStatus
@@ -60,6 +67,10 @@ SUBJECTS = {
     INVITATION_MAIL: (
         N_("You are invited to a training"),
         N_("Invitation: %(title)s"),
+    ),
+    certificates.CERTIFICATE_MAIL: (
+        N_("Your certificate"),
+        N_("Your certificate: %(title)s"),
     ),
 }
 
@@ -152,6 +163,42 @@ for _kind in (
 ):
     mail.composer(_kind)(compose_for_registration)
 mail.composer(INVITATION_MAIL)(compose_invitation)
+
+
+@mail.composer(certificates.CERTIFICATE_MAIL)
+async def compose_certificate(message: OutboxMessage, settings: Settings) -> ComposedEmail:
+    """The certificate, attached as a PDF; nothing if it was revoked before it went out."""
+    certificate = await Certificate.get_or_none(
+        id=message.params.get("certificate_id"), status=CertificateStatus.VALID
+    )
+    registration = (
+        await Registration.filter(id=certificate.registration_id, anonymised_at=None)  # type: ignore[attr-defined]
+        .select_related("session", "session__topic")
+        .first()
+        if certificate
+        else None
+    )
+    if certificate is None or registration is None:
+        raise MessageObsolete()
+    session: Session = registration.session
+    pdf = await certificates.certificate_pdf(certificate, settings)
+    context = {
+        "registration": registration,
+        "session": session,
+        "zone": ZoneInfo(session.timezone),
+        "manage_url": manage_url(registration, settings),
+        "verification_url": certificates.verification_url(certificate, settings),
+        "certificate": certificate,
+        "settings": settings,
+    }
+    text, html = _render(message.kind, context)
+    attachment = Attachment(f"certificate-{certificate.code}.pdf", "application/pdf", pdf)
+    return ComposedEmail(_subject(message.kind, session, settings), text, html, [attachment])
+
+
+@periodic
+async def render_issued_certificates(settings: Settings) -> int:
+    return await certificates.render_pending(settings)
 
 
 @periodic

@@ -62,3 +62,17 @@ class InvitationUsedUp(ValidationFailed):
         super().__init__(
             {"invitation_code": N_("All the seats of this invitation code have been taken.")}
         )
+
+
+class NoCheckIns(Conflict):
+    """Certificates are for people who were there."""
+
+    code = "no_check_ins"
+    message = N_(
+        "Nobody was checked in at this session, so there is nobody to give a certificate to."
+    )
+
+
+class CertificateNotFound(NotFound):
+    code = "certificate_not_found"
+    message = N_("There is no certificate with this code. Check the code and try again.")

@@ -31,3 +31,25 @@ def registration_allowed(request: Request, values: Mapping[str, Any]) -> bool:
     ip_ok = by_ip.hit(client_ip(request))
     contact_ok = by_contact.hit(*contacts) if contacts else True
     return ip_ok and contact_ok
+
+
+# Guessing who holds a certificate: few tries per code, whoever asks (always on, it is not
+# a per-address limit), and a bound per address across codes.
+NAME_CHECKS_PER_CODE = (5, 3600.0)
+NAME_CHECKS_PER_IP = (30, 3600.0)
+
+
+def name_check_limiters(*, enabled: bool) -> tuple[RateLimiter, RateLimiter]:
+    return (
+        RateLimiter(limit=NAME_CHECKS_PER_CODE[0], window_seconds=NAME_CHECKS_PER_CODE[1]),
+        RateLimiter(
+            limit=NAME_CHECKS_PER_IP[0], window_seconds=NAME_CHECKS_PER_IP[1], enabled=enabled
+        ),
+    )
+
+
+def name_check_allowed(request: Request, code: str) -> bool:
+    by_code, by_ip = request.app.state.name_check_limiters
+    code_ok = by_code.hit(code)
+    ip_ok = by_ip.hit(client_ip(request))
+    return code_ok and ip_ok

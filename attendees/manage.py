@@ -10,8 +10,15 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from tortoise.transactions import in_transaction
 
+from attendees.certificates import forget_pdf
 from attendees.errors import RegistrationNotFound
-from attendees.models import Person, Registration, RegistrationStatus
+from attendees.models import (
+    Certificate,
+    CertificateStatus,
+    Person,
+    Registration,
+    RegistrationStatus,
+)
 from attendees.registration import cancel_registration
 from sala.config import Settings
 from sala.errors import ValidationFailed
@@ -61,7 +68,8 @@ async def registration_for_token(token: str, settings: Settings) -> Registration
     return registration
 
 
-async def rename(registration: Registration, chosen_name: str) -> Registration:
+async def rename(registration: Registration, chosen_name: str, settings: Settings) -> Registration:
+    """Correct the chosen name; a valid certificate carries the new name from now on."""
     reader = FieldReader({"chosen_name": chosen_name})
     name = reader.text("chosen_name", max_length=120, required=True)
     if reader.errors:
@@ -72,6 +80,9 @@ async def rename(registration: Registration, chosen_name: str) -> Registration:
         if registration.person is not None:
             registration.person.chosen_name = name
             await registration.person.save(update_fields=["chosen_name", "updated_at"])
+        await Certificate.filter(valid_for_registration=registration.id).update(holder_name=name)
+    for certificate in await Certificate.filter(registration_id=registration.id):
+        forget_pdf(certificate, settings)
     return registration
 
 
@@ -145,10 +156,25 @@ async def delete_personal_data(registration: Registration, settings: Settings) -
             manage_key="",
             anonymised_at=datetime.now(UTC),
         )
+        # A certificate names its holder: it goes with their data (revoked, name removed).
+        certificates = await Certificate.filter(registration_id__in=ids)
+        await Certificate.filter(registration_id__in=ids).update(
+            holder_name="",
+            status=CertificateStatus.REVOKED,
+            valid_for_registration=None,
+            revoked_at=datetime.now(UTC),
+            revoked_reason="deleted by the holder",
+        )
+        certificate_ids = {c.id for c in certificates}
         for message in await OutboxMessage.filter(status=OutboxStatus.PENDING):
-            if message.params.get("registration_id") in ids:
+            if (
+                message.params.get("registration_id") in ids
+                or message.params.get("certificate_id") in certificate_ids
+            ):
                 await message.delete()
         if person is not None:
             await OutboxMessage.filter(to_address=person.email or "\x00").update(to_address="")
             await Person.filter(id=person.id).delete()
+    for certificate in certificates:
+        forget_pdf(certificate, settings)
     return len(ids)

@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from attendees import invitations as invitation_service
 from attendees import manage
+from attendees.certificates import holder_certificate
 from attendees.forms import parse_registration
 from attendees.models import Registration, RegistrationSource, Sector
 from attendees.registration import cancel_registration, register, waitlist_position
@@ -73,6 +74,7 @@ async def registration_page(request: Request) -> Response:
         "position": await waitlist_position(registration),
         "token": request.path_params["token"],
         "errors": {},
+        "certificate": await holder_certificate(registration),
     }
     return render(request, "attendees/manage.html", context, headers=PRIVATE)
 
@@ -108,7 +110,9 @@ async def rename(request: Request) -> Response:
     registration = await _registration(request)
     form = await read_form(request)
     try:
-        await manage.rename(registration, str(form.get("chosen_name", "")))
+        await manage.rename(
+            registration, str(form.get("chosen_name", "")), request.app.state.settings
+        )
     except ValidationFailed as exc:
         context = {
             "registration": registration,
@@ -116,6 +120,7 @@ async def rename(request: Request) -> Response:
             "position": await waitlist_position(registration),
             "token": request.path_params["token"],
             "errors": exc.translated_errors(),
+            "certificate": await holder_certificate(registration),
         }
         return render(request, "attendees/manage.html", context, status_code=422, headers=PRIVATE)
     return RedirectResponse(_manage_path(request) + "?renamed=1", status_code=303)

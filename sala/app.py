@@ -14,13 +14,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import attendees.api
+import attendees.certificate_api
+import attendees.certificate_routes
 import attendees.emails  # registers the mail composers and the reminder job
 import attendees.routes
 import events.api
 import events.routes
 import sala.api
 import sala.routes
-from attendees.limits import registration_limiters
+from attendees.certificate_api import SCHEMAS as CERTIFICATE_SCHEMAS
+from attendees.limits import name_check_limiters, registration_limiters
 from attendees.schemas import SCHEMAS as ATTENDEES_SCHEMAS
 from events.schemas import SCHEMAS as EVENTS_SCHEMAS
 from sala import db
@@ -65,6 +68,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *events.api.routes,
             *attendees.routes.routes,
             *attendees.api.routes,
+            *attendees.certificate_routes.routes,
+            *attendees.certificate_api.routes,
             Route("/static/fonts/noto-sans-khmer.ttf", khmer_font, name="khmer_font"),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
@@ -94,13 +99,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.login_limiter = RateLimiter(limit=5, window_seconds=60, enabled=settings.rate_limits)
     app.state.registration_limiters = registration_limiters(enabled=settings.rate_limits)
+    app.state.name_check_limiters = name_check_limiters(enabled=settings.rate_limits)
     app.state.openapi = build_document(
         paths={
             **sala.api.openapi_paths,
             **events.api.openapi_paths,
             **attendees.api.openapi_paths,
+            **attendees.certificate_api.openapi_paths,
         },
-        schemas={**EVENTS_SCHEMAS, **ATTENDEES_SCHEMAS},
+        schemas={**EVENTS_SCHEMAS, **ATTENDEES_SCHEMAS, **CERTIFICATE_SCHEMAS},
         base_url=settings.base_url,
     )
     return app

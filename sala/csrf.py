@@ -31,10 +31,10 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-async def read_form(request: Request) -> FormData:
-    """The submitted form, after checking its CSRF token."""
+async def read_form(request: Request, *, max_files: int = 0) -> FormData:
+    """The submitted form, after checking its CSRF token (``max_files`` for uploads)."""
     try:
-        form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+        form = await request.form(max_files=max_files, max_fields=MAX_FORM_FIELDS)
     except Exception as exc:  # multipart errors carry no stable base class
         raise ValidationFailed({}, N_("The form could not be read.")) from exc
     expected = request.session.get(_SESSION_KEY)

@@ -28,7 +28,8 @@ class BodyTooLarge(SalaError):
     message = N_("What you sent is too large.")
 
 
-async def read_json_object(request: Request) -> dict[str, Any]:
+async def read_json_object(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
+    """The body as a JSON object; with ``allow_empty``, no body at all reads as ``{}``."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
         raise BodyTooLarge()
@@ -37,6 +38,8 @@ async def read_json_object(request: Request) -> dict[str, Any]:
         body += chunk
         if len(body) > MAX_JSON_BYTES:
             raise BodyTooLarge()
+    if allow_empty and not body.strip():
+        return {}
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:

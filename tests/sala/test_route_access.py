@@ -32,6 +32,11 @@ EXPECTED_PUBLIC = {
     "/registrations/{token}/cancel",
     "/registrations/{token}/data.json",
     "/registrations/{token}/delete",
+    "/registrations/{token}/certificate.pdf",
+    # Checking a certificate: says valid or revoked, never who holds it.
+    "/verify",
+    "/verify/{code}",
+    "/api/v1/certificates/{code}",
     # The door scanner's service worker and install manifest: code and icons, no data.
     "/staff/checkin/sw.js",
     "/staff/checkin/manifest.webmanifest",

@@ -1,0 +1,325 @@
+"""HTML routes of certificates.
+
+anyone   /verify                                  type a code
+         /verify/{code}                           valid, revoked or unknown; check a name
+person   /registrations/{token}/certificate.pdf   their certificate (?neutral=1)
+staff    /staff/sessions/{id}/certificates        issue, progress, revoke, reissue
+         /staff/sessions/{id}/certificates/progress.json
+         /staff/certificates/{id}.pdf
+         /staff/certificates/design               wording, logo, signatures (admin)
+         /staff/certificates/preview              a sample PDF (admin, POST)
+         /staff/certificates/images/{name}        the uploaded images (admin)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from attendees import certificates as service
+from attendees import manage
+from attendees.errors import CertificateNotFound
+from attendees.limits import name_check_allowed
+from attendees.models import Certificate, CertificateStatus, Registration, RegistrationStatus
+from events.models import Topic
+from events.services import get_session_for_staff, list_topics
+from sala.csrf import read_form
+from sala.errors import NotFound, RateLimited, SalaError, ValidationFailed
+from sala.models import Role
+from sala.permissions import public, staff_page
+from sala.templating import render
+
+PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
+
+
+def _pdf(data: bytes, filename: str) -> Response:
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={**PRIVATE, "content-disposition": f'inline; filename="{filename}"'},
+    )
+
+
+# ----------------------------------------------------------------------------- anyone
+
+
+@public
+async def verify_start(request: Request) -> Response:
+    code = request.query_params.get("code", "").strip()
+    if code:
+        normalised = service.normalise_code(code) or code[:40]
+        return RedirectResponse(
+            str(request.url_for("certificate_verify", code=normalised).path), status_code=303
+        )
+    return render(request, "certificates/verify_start.html", {})
+
+
+@public
+async def verify(request: Request) -> Response:
+    """What a code says. The holder's name never appears: a visitor may type a name and
+    learns only whether it matches."""
+    try:
+        certificate = await service.find_certificate(request.path_params["code"])
+    except CertificateNotFound:
+        return render(
+            request,
+            "certificates/verify.html",
+            {"certificate": None, "code": request.path_params["code"][:40]},
+            status_code=404,
+            headers={"x-robots-tag": "noindex"},
+        )
+    context: dict[str, Any] = {
+        "certificate": certificate,
+        "facts": await service.public_facts(certificate, request.app.state.settings),
+        "checked_name": None,
+        "matches": None,
+        "error": None,
+    }
+    status = 200
+    if request.method == "POST":
+        form = await read_form(request)
+        typed = str(form.get("name", ""))[:200]
+        if not name_check_allowed(request, certificate.code):
+            context["error"] = RateLimited().translated()
+            status = 429
+        elif typed.strip():
+            context["checked_name"] = typed
+            context["matches"] = service.name_matches(certificate, typed)
+    return render(
+        request,
+        "certificates/verify.html",
+        context,
+        status_code=status,
+        headers={"x-robots-tag": "noindex", "cache-control": "no-store"},
+    )
+
+
+# ----------------------------------------------------------------------------- the holder
+
+
+@public
+async def holder_pdf(request: Request) -> Response:
+    settings = request.app.state.settings
+    registration = await manage.registration_for_token(request.path_params["token"], settings)
+    certificate = await service.holder_certificate(registration)
+    if certificate is None:
+        raise NotFound()
+    neutral = request.query_params.get("neutral") == "1"
+    data = await service.certificate_pdf(certificate, settings, neutral=neutral)
+    return _pdf(data, f"certificate-{certificate.code}.pdf")
+
+
+# ----------------------------------------------------------------------------- staff
+
+
+@staff_page(Role.ADMIN, Role.FACILITATOR)
+async def session_certificates(request: Request) -> Response:
+    staff = request.state.user
+    session = await get_session_for_staff(staff, request.path_params["session_id"])
+    message: str | None = None
+    status = 200
+    if request.method == "POST":
+        form = await read_form(request)
+        action = form.get("action")
+        try:
+            if action in ("revoke", "reissue"):
+                raw_id = str(form.get("certificate_id", ""))
+                certificate_id = int(raw_id) if raw_id.isdigit() else 0
+                reason = str(form.get("reason", ""))
+                if action == "revoke":
+                    await service.revoke_certificate(certificate_id, staff=staff, reason=reason)
+                else:
+                    await service.reissue_certificate(certificate_id, staff=staff, reason=reason)
+            else:
+                picked = [
+                    int(v)
+                    for v in form.getlist("registration_id")
+                    if isinstance(v, str) and v.isdigit()
+                ]
+                await service.issue_certificates(
+                    session.id,
+                    staff=staff,
+                    registration_ids=picked if action == "issue_picked" else None,
+                )
+        except SalaError as exc:
+            message, status = exc.translated(), exc.status_code
+        else:
+            path = request.url_for("staff:certificates", session_id=session.id).path
+            return RedirectResponse(f"{path}?done={action}", status_code=303)
+    attended = await Registration.filter(
+        session_id=session.id,
+        status=RegistrationStatus.CONFIRMED,
+        checked_in_at__isnull=False,
+        anonymised_at=None,
+    ).order_by("chosen_name")
+    issued = await Certificate.filter(session_id=session.id).order_by("-id")
+    by_registration: dict[int, list[Certificate]] = {}
+    for certificate in issued:
+        by_registration.setdefault(certificate.registration_id, []).append(certificate)  # type: ignore[attr-defined]
+    run = await service.latest_run(session)
+    context = {
+        "session": session,
+        "attended": attended,
+        "by_registration": by_registration,
+        "without": [r for r in attended if not _valid(by_registration.get(r.id, []))],
+        "valid": [c for c in issued if c.status == CertificateStatus.VALID],
+        "run": run,
+        "progress": await service.run_progress(run) if run else None,
+        "form_error": message,
+        "done": request.query_params.get("done"),
+    }
+    return render(
+        request, "certificates/staff_session.html", context, status_code=status, headers=PRIVATE
+    )
+
+
+def _valid(certificates: list[Certificate]) -> Certificate | None:
+    return next((c for c in certificates if c.status == CertificateStatus.VALID), None)
+
+
+@staff_page(Role.ADMIN, Role.FACILITATOR)
+async def session_progress(request: Request) -> Response:
+    session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
+    run = await service.latest_run(session)
+    body = await service.run_progress(run) if run else {"total": 0, "done": 0, "finished": True}
+    return JSONResponse(body, headers=PRIVATE)
+
+
+@staff_page(Role.ADMIN, Role.FACILITATOR)
+async def staff_pdf(request: Request) -> Response:
+    certificate = await service.certificate_for_staff(
+        request.state.user, request.path_params["certificate_id"]
+    )
+    data = await service.certificate_pdf(certificate, request.app.state.settings)
+    return _pdf(data, f"certificate-{certificate.code}.pdf")
+
+
+async def _topic(request: Request) -> Topic | None:
+    code = request.query_params.get("topic", "")
+    if not code:
+        return None
+    topic = await Topic.get_or_none(code=code)
+    if topic is None:
+        raise NotFound()
+    return topic
+
+
+@staff_page(Role.ADMIN)
+async def design(request: Request) -> Response:
+    staff = request.state.user
+    topic = await _topic(request)
+    errors: dict[str, str] = {}
+    message: str | None = None
+    wording = await service.wording_for(topic.code if topic else "")
+    status = 200
+    if request.method == "POST":
+        form = await read_form(request, max_files=4)
+        part = str(form.get("part", ""))
+        try:
+            if part == "wording":
+                wording = {k: str(form.get(k, "")) for k in service.DEFAULT_WORDING}
+                await service.save_wording(topic, service.wording_input(wording), staff=staff)
+            elif part == "images":
+                await _save_images(form, staff)
+            else:
+                raise ValidationFailed({})
+        except ValidationFailed as exc:
+            errors, message, status = exc.translated_errors(), exc.translated(), 422
+        else:
+            path = request.url_for("staff:certificate_design").path
+            query = f"?saved={part}" + (f"&topic={topic.code}" if topic else "")
+            return RedirectResponse(f"{path}{query}", status_code=303)
+    context = {
+        "topics": await list_topics(),
+        "topic": topic,
+        "wording": wording,
+        "placeholders": service.PLACEHOLDERS,
+        "signatories": await service.signatories(),
+        "images": await service.image_names(),
+        "errors": errors,
+        "form_error": message,
+        "saved": request.query_params.get("saved"),
+    }
+    return render(request, "certificates/design.html", context, status_code=status, headers=PRIVATE)
+
+
+async def _save_images(form: Any, staff: Any) -> None:
+    """Logo and signatures: the names and roles, then each uploaded or removed image."""
+    errors: dict[str, str] = {}
+    for position in (1, 2, 3):
+        try:
+            await service.save_signatory(
+                position,
+                name=str(form.get(f"signatory_{position}_name", "")),
+                role=str(form.get(f"signatory_{position}_role", "")),
+                staff=staff,
+            )
+        except ValidationFailed as exc:
+            errors.update({f"signatory_{position}_{k}": v for k, v in exc.errors.items()})
+    for name in service.IMAGE_NAMES:
+        upload = form.get(f"image_{name}")
+        if form.get(f"remove_{name}"):
+            await service.remove_image(name, staff=staff)
+        elif isinstance(upload, UploadFile) and upload.filename:
+            data = await upload.read(service.MAX_IMAGE_BYTES + 1)
+            try:
+                await service.save_image(name, data, staff=staff)
+            except ValidationFailed as exc:
+                errors[f"image_{name}"] = exc.errors["image"]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+@staff_page(Role.ADMIN)
+async def preview(request: Request) -> Response:
+    topic = await _topic(request)
+    form = await read_form(request)
+    values = service.wording_input({k: str(form.get(k, "")) for k in service.DEFAULT_WORDING})
+    data = await service.preview_pdf(
+        topic, values, request.app.state.settings, language=request.state.language
+    )
+    return _pdf(data, "certificate-preview.pdf")
+
+
+@staff_page(Role.ADMIN)
+async def image(request: Request) -> Response:
+    found = await service.get_image(request.path_params["name"])
+    if found is None:
+        raise NotFound()
+    return Response(found.data, media_type=found.content_type, headers=PRIVATE)
+
+
+routes = [
+    Route("/verify", verify_start, name="certificate_verify_start"),
+    Route("/verify/{code}", verify, methods=["GET", "POST"], name="certificate_verify"),
+    Route("/registrations/{token}/certificate.pdf", holder_pdf, name="registration_certificate"),
+    Route(
+        "/staff/sessions/{session_id:int}/certificates",
+        session_certificates,
+        methods=["GET", "POST"],
+        name="staff:certificates",
+    ),
+    Route(
+        "/staff/sessions/{session_id:int}/certificates/progress.json",
+        session_progress,
+        name="staff:certificates_progress",
+    ),
+    Route("/staff/certificates/{certificate_id:int}.pdf", staff_pdf, name="staff:certificate_pdf"),
+    Route(
+        "/staff/certificates/design",
+        design,
+        methods=["GET", "POST"],
+        name="staff:certificate_design",
+    ),
+    Route(
+        "/staff/certificates/preview",
+        preview,
+        methods=["POST"],
+        name="staff:certificate_preview",
+    ),
+    Route("/staff/certificates/images/{name}", image, name="staff:certificate_image"),
+]

@@ -1,0 +1,629 @@
+"""Certificates of attendance: issuing, the PDF, revoking and reissuing, verifying.
+
+Issuing makes the certificate rows at once, in one transaction, for every checked-in
+attendee (or those picked) who holds no valid certificate yet — the database refuses a
+second valid one per registration (``Certificate.valid_for_registration`` is unique), so
+issuing twice, or two facilitators at once, never doubles one. The slow part, the PDF and
+the email that carries it, is done by the worker (:func:`render_pending`), which the staff
+page follows as a progress bar; closing the page stops nothing.
+
+A certificate's code is 12 characters of an alphabet without look-alikes (no 0/O, 1/I),
+shown as ``XXXX-XXXX-XXXX``: 60 random bits, so codes cannot be guessed or walked. The
+verification page (``/verify/{code}``) says valid, revoked or unknown with the training,
+date and issuer; the holder's name only ever as "matches" or "does not match" what the
+visitor typed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import os
+import re
+import secrets
+import time
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from PIL import Image
+from tortoise.transactions import in_transaction
+
+from attendees.errors import CertificateNotFound, NoCheckIns
+from attendees.models import (
+    Certificate,
+    CertificateImage,
+    CertificateRun,
+    CertificateSignatory,
+    CertificateStatus,
+    CertificateWording,
+    Registration,
+    RegistrationStatus,
+)
+from certificates.pdf import CertificateContent, Signature, render_certificate
+from events.models import Session, Topic
+from events.services import get_session_for_staff
+from sala import audit, db, mail
+from sala.config import Settings
+from sala.errors import ValidationFailed
+from sala.forms import FieldReader
+from sala.i18n import N_, current_language, format_date
+from sala.models import StaffUser
+
+log = logging.getLogger("sala.certificates")
+
+CERTIFICATE_MAIL = "certificate_issued"
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_LENGTH = 12
+RENDER_BATCH = 10
+PLACEHOLDERS = ("name", "title", "topic", "dates", "place", "organisation")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+DEFAULT_WORDING = {
+    "body_km": "បានបញ្ចប់វគ្គបណ្តុះបណ្តាល «{title}»",
+    "body_en": "has completed the training “{title}”",
+    "neutral_title_km": "វគ្គបណ្តុះបណ្តាលស្តីពីសិទ្ធិមនុស្ស",
+    "neutral_title_en": "Human rights training",
+}
+
+
+# ----------------------------------------------------------------------------- codes
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def normalise_code(text: str) -> str | None:
+    """The code as stored, from what someone typed or a link held; None if it cannot be one."""
+    raw = "".join(char for char in text.upper() if char not in " -")
+    if len(raw) != CODE_LENGTH or any(char not in CODE_ALPHABET for char in raw):
+        return None
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+# ----------------------------------------------------------------------------- issuing
+
+
+@dataclass(frozen=True)
+class IssueOutcome:
+    run: CertificateRun | None
+    issued: list[Certificate]
+
+
+async def issue_certificates(
+    session_id: int,
+    *,
+    staff: StaffUser,
+    registration_ids: list[int] | None = None,
+) -> IssueOutcome:
+    """Certificates for every checked-in attendee without one (or for those picked)."""
+    session = await get_session_for_staff(staff, session_id)
+    await session.fetch_related("topic")
+    attended = await Registration.filter(
+        session_id=session.id,
+        status=RegistrationStatus.CONFIRMED,
+        checked_in_at__isnull=False,
+        anonymised_at=None,
+    )
+    if not attended:
+        raise NoCheckIns()
+    if registration_ids is not None:
+        known = {r.id for r in attended}
+        if not registration_ids or not set(registration_ids) <= known:
+            raise ValidationFailed(
+                {"registration_ids": N_("Pick attendees who were checked in at this session.")}
+            )
+        attended = [r for r in attended if r.id in set(registration_ids)]
+    holding = set(
+        await Certificate.filter(valid_for_registration__in=[r.id for r in attended]).values_list(
+            "valid_for_registration", flat=True
+        )
+    )
+    missing = [r for r in attended if r.id not in holding]
+    if not missing:
+        return IssueOutcome(None, [])
+    async with in_transaction():
+        run = await CertificateRun.create(session=session, requested_by=staff, total=0)
+        await Certificate.bulk_create(
+            [_certificate_for(r, session, run, staff) for r in missing], ignore_conflicts=True
+        )
+        issued = await Certificate.filter(run_id=run.id).order_by("id")
+        run.total = len(issued)
+        await run.save(update_fields=["total"])
+        await audit.record(staff, "certificates.issue", session, {"count": len(issued)})
+    return IssueOutcome(run, issued)
+
+
+def _certificate_for(
+    registration: Registration, session: Session, run: CertificateRun | None, staff: StaffUser
+) -> Certificate:
+    return Certificate(
+        code=new_code(),
+        registration_id=registration.id,
+        session_id=session.id,
+        valid_for_registration=registration.id,
+        run=run,
+        holder_name=registration.chosen_name,
+        language=registration.language,
+        title_km=session.title_km,
+        title_en=session.title_en,
+        topic_code=session.topic.code,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        timezone=session.timezone,
+        place=session.venue_name or "",
+        issued_by=staff,
+    )
+
+
+async def run_progress(run: CertificateRun) -> dict[str, object]:
+    done = await Certificate.filter(run_id=run.id, rendered_at__isnull=False).count()
+    return {
+        "run_id": run.id,
+        "total": run.total,
+        "done": done,
+        "finished": done >= run.total,
+    }
+
+
+async def latest_run(session: Session) -> CertificateRun | None:
+    return await CertificateRun.filter(session_id=session.id).first()
+
+
+# ----------------------------------------------------------------------------- the worker
+
+
+async def render_pending(settings: Settings, *, budget_seconds: float = 10.0) -> int:
+    """Make the PDFs of newly issued certificates and queue their emails; the number done.
+
+    Works for about ``budget_seconds`` a round, so the worker's other jobs (mail) go on.
+    Safe with several workers: two may render the same PDF (the file is replaced whole),
+    but only the one that marks the certificate rendered queues its email.
+    """
+    deadline = time.monotonic() + budget_seconds
+    done = 0
+    failed: set[int] = set()  # tried again next round, not in a loop
+    while time.monotonic() < deadline:
+        pending = await Certificate.filter(
+            rendered_at=None, status=CertificateStatus.VALID, id__not_in=failed or {0}
+        ).limit(RENDER_BATCH)
+        if not pending:
+            break
+        for certificate in pending:
+            try:
+                await _render_and_send(certificate, settings)
+            except Exception:
+                log.exception("certificate %s could not be made", certificate.id)
+                failed.add(certificate.id)
+            else:
+                done += 1
+    return done
+
+
+async def _render_and_send(certificate: Certificate, settings: Settings) -> None:
+    """One certificate's PDF, then (once only) its email, which attaches the PDF made here."""
+    await certificate_pdf(certificate, settings, refresh=True)
+    registration_id: int | None = certificate.registration_id  # type: ignore[attr-defined]
+    registration = await Registration.get_or_none(id=registration_id).select_related("person")
+    person = registration.person if registration else None
+    to = person.email if person and person.email else None
+    async with in_transaction() as connection:
+        marked = await db.execute(
+            connection,
+            "UPDATE certificate SET rendered_at = ? WHERE id = ? AND rendered_at IS NULL",
+            [datetime.now(UTC), certificate.id],
+        )
+        if marked and to:
+            query = mail.outbox_insert(
+                CERTIFICATE_MAIL,
+                to=to,
+                language=certificate.language,
+                params={"certificate_id": certificate.id},
+                domain=settings.domain,
+            )
+            await db.execute(connection, query.sql, query.params)
+
+
+# ----------------------------------------------------------------------------- the PDF
+
+
+def _cache_path(settings: Settings, code: str) -> Path:
+    return settings.data_dir / "certificates" / f"{code}.pdf"
+
+
+async def certificate_pdf(
+    certificate: Certificate, settings: Settings, *, neutral: bool = False, refresh: bool = False
+) -> bytes:
+    """The certificate's PDF. The holder's usual copy is kept in the data dir once made."""
+    path = _cache_path(settings, certificate.code)
+    if not neutral and not refresh and path.exists():
+        return path.read_bytes()
+    content = await certificate_content(certificate, settings, neutral=neutral)
+    pdf = await asyncio.to_thread(render_certificate, content)
+    if not neutral:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+        temporary.write_bytes(pdf)
+        os.replace(temporary, path)
+    return pdf
+
+
+def forget_pdf(certificate: Certificate, settings: Settings) -> None:
+    _cache_path(settings, certificate.code).unlink(missing_ok=True)
+
+
+@contextmanager
+def _language(code: str) -> Iterator[None]:
+    token = current_language.set(code)
+    try:
+        yield
+    finally:
+        current_language.reset(token)
+
+
+def _dates(certificate: Certificate, language: str) -> str:
+    zone = ZoneInfo(certificate.timezone)
+    start, end = certificate.starts_at.astimezone(zone), certificate.ends_at.astimezone(zone)
+    with _language(language):
+        first = format_date(start, fmt="long")
+        if start.date() == end.date():
+            return first
+        return f"{first} – {format_date(end, fmt='long')}"
+
+
+async def wording_for(topic_code: str) -> dict[str, str]:
+    wording = await CertificateWording.filter(topic__code=topic_code).first()
+    if wording is None:
+        wording = await CertificateWording.filter(topic_id=None).first()
+    if wording is None:
+        return dict(DEFAULT_WORDING)
+    return {
+        "body_km": wording.body_km,
+        "body_en": wording.body_en,
+        "neutral_title_km": wording.neutral_title_km,
+        "neutral_title_en": wording.neutral_title_en,
+    }
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Put the values into a wording; unknown ``{words}`` stay as they are."""
+    text = template
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+async def certificate_content(
+    certificate: Certificate,
+    settings: Settings,
+    *,
+    neutral: bool = False,
+    wording: dict[str, str] | None = None,
+) -> CertificateContent:
+    topic = await Topic.get_or_none(code=certificate.topic_code)
+    wording = wording or await wording_for(certificate.topic_code)
+    title_km = certificate.title_km or certificate.title_en
+    title_en = certificate.title_en or certificate.title_km
+    topic_km = topic.name_km if topic else ""
+    topic_en = topic.name_en if topic else ""
+    if neutral:
+        title_km, title_en = wording["neutral_title_km"], wording["neutral_title_en"]
+        topic_km = topic_en = ""
+    organisation = settings.organisation_name
+    values_km = {
+        "name": certificate.holder_name,
+        "title": title_km,
+        "topic": topic_km,
+        "dates": _dates(certificate, "km"),
+        "place": certificate.place,
+        "organisation": organisation,
+    }
+    values_en = {
+        **values_km,
+        "title": title_en,
+        "topic": topic_en,
+        "dates": _dates(certificate, "en"),
+    }
+    images = {image.name: image.data for image in await CertificateImage.all()}
+    signatures = tuple(
+        Signature(s.name, s.role, images.get(f"signature-{s.position}"))
+        for s in await CertificateSignatory.all().order_by("position")
+    )
+    return CertificateContent(
+        holder_name=certificate.holder_name,
+        body_km=fill(wording["body_km"], values_km),
+        body_en=fill(wording["body_en"], values_en),
+        title_km=title_km,
+        title_en=title_en,
+        topic_km=topic_km,
+        topic_en=topic_en,
+        dates_km=values_km["dates"],
+        dates_en=values_en["dates"],
+        place=certificate.place,
+        organisation_km=organisation,
+        organisation_en=organisation,
+        code=certificate.code,
+        verification_url=verification_url(certificate, settings),
+        logo=images.get("logo"),
+        signatures=signatures,
+    )
+
+
+def verification_url(certificate: Certificate, settings: Settings) -> str:
+    return f"{settings.base_url}/verify/{certificate.code}"
+
+
+# ----------------------------------------------------------------------------- revoking
+
+
+def _reason(raw: str) -> str:
+    reader = FieldReader({"reason": raw})
+    reason = reader.text("reason", max_length=300, required=True)
+    if reader.errors:
+        raise ValidationFailed(reader.errors)
+    return reason
+
+
+async def certificate_for_staff(staff: StaffUser, certificate_id: int) -> Certificate:
+    certificate = await Certificate.get_or_none(id=certificate_id)
+    if certificate is None or certificate.session_id is None:  # type: ignore[attr-defined]
+        raise CertificateNotFound()
+    await get_session_for_staff(staff, certificate.session_id)  # type: ignore[attr-defined]
+    return certificate
+
+
+async def revoke_certificate(certificate_id: int, *, staff: StaffUser, reason: str) -> Certificate:
+    """Revoke a certificate; the reason is kept (and never shown publicly)."""
+    reason = _reason(reason)
+    certificate = await certificate_for_staff(staff, certificate_id)
+    if certificate.status == CertificateStatus.REVOKED:
+        return certificate
+    async with in_transaction():
+        await _revoke(certificate, staff=staff, reason=reason)
+    return certificate
+
+
+async def _revoke(certificate: Certificate, *, staff: StaffUser, reason: str) -> None:
+    certificate.status = CertificateStatus.REVOKED
+    certificate.revoked_at = datetime.now(UTC)
+    certificate.revoked_reason = reason
+    certificate.revoked_by = staff
+    certificate.valid_for_registration = None
+    await certificate.save(
+        update_fields=[
+            "status", "revoked_at", "revoked_reason", "revoked_by_id", "valid_for_registration"
+        ]
+    )  # fmt: skip
+    await audit.record(staff, "certificate.revoke", certificate, {"reason": reason})
+
+
+async def reissue_certificate(certificate_id: int, *, staff: StaffUser, reason: str) -> Certificate:
+    """A new certificate with a new code in place of this one, which is revoked."""
+    reason = _reason(reason)
+    old = await certificate_for_staff(staff, certificate_id)
+    registration_id: int | None = old.registration_id  # type: ignore[attr-defined]
+    registration = await Registration.get_or_none(id=registration_id, anonymised_at=None)
+    async with in_transaction():
+        if old.status == CertificateStatus.VALID:
+            await _revoke(old, staff=staff, reason=reason)
+        new = await Certificate.create(
+            code=new_code(),
+            registration_id=old.registration_id,  # type: ignore[attr-defined]
+            session_id=old.session_id,  # type: ignore[attr-defined]
+            valid_for_registration=registration.id if registration else None,
+            holder_name=registration.chosen_name if registration else old.holder_name,
+            language=registration.language if registration else old.language,
+            title_km=old.title_km,
+            title_en=old.title_en,
+            topic_code=old.topic_code,
+            starts_at=old.starts_at,
+            ends_at=old.ends_at,
+            timezone=old.timezone,
+            place=old.place,
+            issued_by=staff,
+        )
+        old.replaced_by = new
+        await old.save(update_fields=["replaced_by_id"])
+        await audit.record(staff, "certificate.reissue", new, {"replaces": old.code})
+    return new
+
+
+# ----------------------------------------------------------------------------- verifying
+
+
+async def find_certificate(code: str) -> Certificate:
+    """The certificate with this code; :class:`CertificateNotFound` for unknown or malformed."""
+    normalised = normalise_code(code)
+    certificate = await Certificate.get_or_none(code=normalised) if normalised else None
+    if certificate is None:
+        raise CertificateNotFound()
+    return certificate
+
+
+def _folded(name: str) -> str:
+    text = unicodedata.normalize("NFKC", name).casefold()
+    return " ".join(text.split())
+
+
+def name_matches(certificate: Certificate, typed: str) -> bool:
+    """Does what the visitor typed match the holder's name (case and spacing aside)?"""
+    return bool(typed.strip()) and secrets.compare_digest(
+        _folded(certificate.holder_name).encode(), _folded(typed).encode()
+    )
+
+
+def training_title(certificate: Certificate, language: str) -> str:
+    if language == "km":
+        return certificate.title_km or certificate.title_en
+    return certificate.title_en or certificate.title_km
+
+
+async def public_facts(certificate: Certificate, settings: Settings) -> dict[str, object]:
+    """What anyone with the code may know: never the holder's name."""
+    topic = await Topic.get_or_none(code=certificate.topic_code)
+    return {
+        "code": certificate.code,
+        "status": certificate.status.value,
+        "training": {
+            "title_km": certificate.title_km or certificate.title_en,
+            "title_en": certificate.title_en or certificate.title_km,
+            "topic": certificate.topic_code,
+            "topic_name_km": topic.name_km if topic else "",
+            "topic_name_en": topic.name_en if topic else "",
+        },
+        "starts_at": certificate.starts_at.isoformat(),
+        "ends_at": certificate.ends_at.isoformat(),
+        "dates": _dates(certificate, current_language.get()),
+        "issued_at": certificate.issued_at.isoformat(),
+        "issuer": settings.organisation_name,
+        "revoked_at": certificate.revoked_at.isoformat() if certificate.revoked_at else None,
+    }
+
+
+async def holder_certificate(registration: Registration) -> Certificate | None:
+    """The holder's valid certificate for this registration, if any."""
+    return await Certificate.get_or_none(valid_for_registration=registration.id)
+
+
+async def rename_holder(registration: Registration, settings: Settings) -> None:
+    """The holder corrected their name: their valid certificate says it from now on."""
+    certificate = await holder_certificate(registration)
+    if certificate is not None and certificate.holder_name != registration.chosen_name:
+        certificate.holder_name = registration.chosen_name
+        await certificate.save(update_fields=["holder_name"])
+        forget_pdf(certificate, settings)
+
+
+# ----------------------------------------------------------------------------- the design
+
+MAX_IMAGE_BYTES = 1_000_000
+MAX_IMAGE_SIDE = 4000
+IMAGE_NAMES = ("logo", "signature-1", "signature-2", "signature-3")
+
+
+def clean_image(data: bytes) -> bytes:
+    """An uploaded logo or signature as a clean PNG (metadata dropped), or a 422.
+
+    Only PNG and JPEG, at most 1 MB and 4000 px a side, are taken.
+    """
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValidationFailed({"image": N_("The image is too large: at most 1 MB.")})
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format not in ("PNG", "JPEG"):
+                raise ValidationFailed({"image": N_("Upload a PNG or JPEG image.")})
+            if max(image.size) > MAX_IMAGE_SIDE:
+                raise ValidationFailed(
+                    {"image": N_("The image is too large: at most 4000 pixels a side.")}
+                )
+            image.load()
+            converted = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    except ValidationFailed:
+        raise
+    except Exception as exc:  # Pillow raises many kinds for a broken file
+        raise ValidationFailed({"image": N_("Upload a PNG or JPEG image.")}) from exc
+    out = io.BytesIO()
+    converted.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+async def save_image(name: str, data: bytes, *, staff: StaffUser) -> None:
+    if name not in IMAGE_NAMES:
+        raise ValueError(name)
+    png = clean_image(data)
+    async with in_transaction():
+        await CertificateImage.filter(name=name).delete()
+        await CertificateImage.create(name=name, content_type="image/png", data=png)
+        await audit.record(staff, "certificate.image", staff, {"name": name})
+
+
+async def remove_image(name: str, *, staff: StaffUser) -> None:
+    async with in_transaction():
+        await CertificateImage.filter(name=name).delete()
+        await audit.record(staff, "certificate.image_remove", staff, {"name": name})
+
+
+async def image_names() -> set[str]:
+    return {str(name) for name in await CertificateImage.all().values_list("name", flat=True)}
+
+
+async def get_image(name: str) -> CertificateImage | None:
+    return await CertificateImage.get_or_none(name=name)
+
+
+async def signatories() -> dict[int, CertificateSignatory]:
+    return {s.position: s for s in await CertificateSignatory.all()}
+
+
+async def save_signatory(position: int, *, name: str, role: str, staff: StaffUser) -> None:
+    """Set who signs in one of the three places; an empty name clears it."""
+    reader = FieldReader({"name": name, "role": role})
+    name = reader.text("name", max_length=120)
+    role = reader.text("role", max_length=120)
+    if name and not role:
+        reader.fail("role", N_("Give the signatory's role, e.g. Executive Director."))
+    if reader.errors:
+        raise ValidationFailed(reader.errors)
+    async with in_transaction():
+        await CertificateSignatory.filter(position=position).delete()
+        if name:
+            await CertificateSignatory.create(position=position, name=name, role=role)
+        await audit.record(staff, "certificate.signatory", staff, {"position": position})
+
+
+def wording_input(raw: dict[str, str]) -> dict[str, str]:
+    """Validated wording; placeholders other than the known ones are refused."""
+    reader = FieldReader(raw)
+    values = {
+        "body_km": reader.text("body_km", max_length=500, required=True),
+        "body_en": reader.text("body_en", max_length=500, required=True),
+        "neutral_title_km": reader.text("neutral_title_km", max_length=200, required=True),
+        "neutral_title_en": reader.text("neutral_title_en", max_length=200, required=True),
+    }
+    for field, text in values.items():
+        unknown = {word for word in _PLACEHOLDER.findall(text) if word not in PLACEHOLDERS}
+        if unknown:
+            reader.fail(field, N_("Unknown placeholder. Use only the ones listed."))
+    if reader.errors:
+        raise ValidationFailed(reader.errors)
+    return values
+
+
+async def save_wording(topic: Topic | None, values: dict[str, str], *, staff: StaffUser) -> None:
+    async with in_transaction():
+        await CertificateWording.filter(topic_id=topic.id if topic else None).delete()
+        await CertificateWording.create(
+            topic=topic,
+            body_km=values["body_km"],
+            body_en=values["body_en"],
+            neutral_title_km=values["neutral_title_km"],
+            neutral_title_en=values["neutral_title_en"],
+        )
+        await audit.record(staff, "certificate.wording", topic or staff, {})
+
+
+async def preview_pdf(
+    topic: Topic | None, wording: dict[str, str], settings: Settings, *, language: str
+) -> bytes:
+    """A sample certificate with this wording, for the admin to look at before saving."""
+    now = datetime.now(UTC)
+    sample = Certificate(
+        code="SAMP-LE23-4567",
+        holder_name="សុខា Sokha",
+        language=language,
+        title_km="វគ្គបណ្តុះបណ្តាលគំរូ",
+        title_en="Sample training",
+        topic_code=topic.code if topic else "",
+        starts_at=now,
+        ends_at=now,
+        place="Phnom Penh",
+    )
+    content = await certificate_content(sample, settings, wording=wording)
+    return await asyncio.to_thread(render_certificate, content)
