@@ -164,9 +164,11 @@ async def run_steps(make_steps: Callable[[str], Steps[T]]) -> T:
       registration rush that is the difference between the lock and the queue being the limit.
     - PostgreSQL: an ordinary transaction, one awaited statement per step.
 
-    ``make_steps`` gets the dialect (``"sqlite"`` or ``"postgres"``). An exception raised by
-    the steps rolls the transaction back and reaches the caller unchanged. Call it outside
-    any other transaction: on SQLite it takes the connection itself.
+    ``make_steps`` gets the dialect (``"sqlite"`` or ``"postgres"``). What the steps compute
+    before their first query (checking a signature, say) runs before the transaction begins:
+    on SQLite on the connection's thread, off the event loop and without the write lock. An
+    exception raised by the steps rolls the transaction back and reaches the caller unchanged.
+    Call it outside any other transaction: on SQLite it takes the connection itself.
     """
     client = connections.get("default")
     dialect = client.capabilities.dialect
@@ -175,14 +177,28 @@ async def run_steps(make_steps: Callable[[str], Steps[T]]) -> T:
         async with client.acquire_connection() as connection:
             # aiosqlite's own "run this on the connection's thread" (used for every query).
             return await connection._execute(_run_sqlite_steps, connection._conn, steps)
+    query, value = _first_query(steps)
+    if query is None:
+        return value
     async with in_transaction() as transaction:
-        return await _run_async_steps(transaction, steps)
+        return await _run_async_steps(transaction, steps, query)
+
+
+def _first_query(steps: Steps[Any]) -> tuple[Query | None, Any]:
+    """Run the steps up to their first query: (query, None), or (None, value) if they need none."""
+    try:
+        return next(steps), None
+    except StopIteration as finished:
+        return None, finished.value
 
 
 def _run_sqlite_steps(connection: sqlite3.Connection, steps: Steps[T]) -> T:
+    query, value = _first_query(steps)
+    if query is None:
+        return value
     connection.execute("BEGIN IMMEDIATE")
     try:
-        value = _drive_sqlite(connection, steps)
+        value = _drive_sqlite(connection, steps, query)
         connection.execute("COMMIT")
     except BaseException:
         _roll_back(connection)
@@ -190,10 +206,9 @@ def _run_sqlite_steps(connection: sqlite3.Connection, steps: Steps[T]) -> T:
     return value
 
 
-def _drive_sqlite(connection: sqlite3.Connection, steps: Steps[T]) -> T:
-    """Feed each query's result to the steps until they return their value."""
+def _drive_sqlite(connection: sqlite3.Connection, steps: Steps[T], query: Query) -> T:
+    """Run ``query`` and feed each result to the steps until they return their value."""
     try:
-        query = next(steps)
         while True:
             cursor = connection.execute(query.sql, query.params)
             if query.returns_row:
@@ -213,9 +228,8 @@ def _roll_back(connection: sqlite3.Connection) -> None:
         connection.execute("ROLLBACK")
 
 
-async def _run_async_steps(connection: BaseDBAsyncClient, steps: Steps[T]) -> T:
+async def _run_async_steps(connection: BaseDBAsyncClient, steps: Steps[T], query: Query) -> T:
     try:
-        query = next(steps)
         while True:
             if query.returns_row:
                 result: Any = await fetch_one(connection, query.sql, query.params)
@@ -314,20 +328,34 @@ class GroupCommit:
 def _run_sqlite_group(
     connection: sqlite3.Connection, group: list[Steps[Any]]
 ) -> list[tuple[bool, Any]]:
-    """One transaction, each caller's steps in a savepoint: (True, value) or (False, error)."""
-    outcomes: list[tuple[bool, Any]] = []
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        for steps in group:
-            connection.execute("SAVEPOINT caller")
-            try:
-                outcomes.append((True, _drive_sqlite(connection, steps)))
-            except Exception as error:
-                connection.execute("ROLLBACK TO caller")
-                outcomes.append((False, error))
-            connection.execute("RELEASE caller")
-        connection.execute("COMMIT")
-    except BaseException:
-        _roll_back(connection)
-        raise
-    return outcomes
+    """One transaction, each caller's steps in a savepoint: (True, value) or (False, error)
+    for each. As in :func:`run_steps`, the steps' work up to their first query comes first,
+    before the transaction."""
+    outcomes: dict[int, tuple[bool, Any]] = {}
+    started: list[tuple[int, Steps[Any], Query]] = []
+    for index, steps in enumerate(group):
+        try:
+            query, value = _first_query(steps)
+        except Exception as error:
+            outcomes[index] = (False, error)
+            continue
+        if query is None:
+            outcomes[index] = (True, value)
+        else:
+            started.append((index, steps, query))
+    if started:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for index, steps, query in started:
+                connection.execute("SAVEPOINT caller")
+                try:
+                    outcomes[index] = (True, _drive_sqlite(connection, steps, query))
+                except Exception as error:
+                    connection.execute("ROLLBACK TO caller")
+                    outcomes[index] = (False, error)
+                connection.execute("RELEASE caller")
+            connection.execute("COMMIT")
+        except BaseException:
+            _roll_back(connection)
+            raise
+    return [outcomes[index] for index in range(len(group))]
