@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 from tortoise.transactions import in_transaction
 
+from attendees.certificate_pdf.page import CertificateContent, Signature, render_certificate
 from attendees.errors import CertificateNotFound, NoCheckIns
 from attendees.models import (
     Certificate,
@@ -45,7 +46,6 @@ from attendees.models import (
     Registration,
     RegistrationStatus,
 )
-from certificates.pdf import CertificateContent, Signature, render_certificate
 from events.models import Session, Topic
 from events.services import get_session_for_staff
 from sala import audit, db, mail

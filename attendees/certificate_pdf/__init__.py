@@ -1,5 +1,6 @@
-"""Certificates of attendance: bilingual (Khmer, English) A4 PDFs.
+"""The certificate as a PDF: one bilingual (Khmer, English) A4 landscape page.
 
-``certificates.pdf`` is the renderer: a pure function from a :class:`CertificateContent` to
-PDF bytes. Models, issuing, verification and mail build on it.
+``page.render_certificate`` is a pure function from a ``CertificateContent`` to PDF bytes;
+``fonts``, ``textfit``, ``images`` and ``embedding`` are its parts. Issuing, verification and
+mail (``attendees/certificates.py``) build on it.
 """

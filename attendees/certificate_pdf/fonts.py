@@ -2,9 +2,9 @@
 
 Both PyPI packages (``fontpkg-noto-sans``, ``fontpkg-noto-sans-khmer``) ship *variable* fonts.
 A PDF embeds static outlines, so each weight the certificate uses is instantiated once per
-process (fontTools; about 3 s for Noto Sans, which covers Latin, Vietnamese, Greek and
-Cyrillic) into a private temporary folder, removed at exit: fpdf2 and HarfBuzz read fonts
-from a path.
+machine (fontTools; several seconds for Noto Sans, which covers Latin, Vietnamese, Greek and
+Cyrillic) into a cache folder in the temporary directory that every process shares: fpdf2
+and HarfBuzz read fonts from a path.
 
 Latin is the primary family and Khmer the fallback: fpdf2 picks, character by character, the
 first family that has the glyph, and HarfBuzz shapes each run. A character that neither font
@@ -13,14 +13,14 @@ empty box.
 
 Parsing a font costs about 6 ms, so each thread parses each font once (:func:`add_fonts`
 gives a document light copies of its thread's parsed fonts); how the fonts are embedded is
-in ``certificates.embedding``.
+in ``attendees.certificate_pdf.embedding``.
 """
 
 from __future__ import annotations
 
-import atexit
 import copy
-import shutil
+import hashlib
+import os
 import tempfile
 import threading
 import unicodedata
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import fontpkg_noto_sans
 import fontpkg_noto_sans_khmer
+import fontTools
 from fontTools.ttLib import TTFont
 from fontTools.varLib import instancer
 from fpdf import FPDF
@@ -80,20 +81,37 @@ def static_fonts() -> StaticFonts:
         return _static
 
 
+def _cache_folder() -> Path:
+    """Where the static weights are kept, shared by every process of this machine.
+
+    Named after the source files (path, size, time) and fontTools' version, so an upgraded
+    font package gets new files. Making them costs seconds; reading them, milliseconds.
+    """
+    identity = [
+        fontTools.version,
+        *(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in _SOURCES.values()),
+    ]
+    digest = hashlib.sha256("|".join(identity).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"sala-fonts-{digest}"
+
+
 def _instantiate() -> StaticFonts:
-    folder = Path(tempfile.mkdtemp(prefix="sala-fonts-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    folder = _cache_folder()
+    folder.mkdir(mode=0o755, exist_ok=True)
     fonts: list[StaticFont] = []
     coverage: set[int] = set()
     for family, source in _SOURCES.items():
+        coverage.update(TTFont(source, lazy=True).getBestCmap())
         for style, weight in _WEIGHTS.items():
-            font = TTFont(source)
-            coverage.update(font.getBestCmap())
-            instancer.instantiateVariableFont(
-                font, {"wght": weight, "wdth": 100}, inplace=True, static=True
-            )
             path = folder / f"{family}-{weight}.ttf"
-            font.save(path)
+            if not path.exists():
+                font = TTFont(source)
+                instancer.instantiateVariableFont(
+                    font, {"wght": weight, "wdth": 100}, inplace=True, static=True
+                )
+                partial = path.with_suffix(f".{os.getpid()}.tmp")
+                font.save(partial)
+                os.replace(partial, path)  # whole or not at all, whoever else is making it
             fonts.append(StaticFont(family, style, path))
     return StaticFonts(fonts=tuple(fonts), coverage=frozenset(coverage))
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from fpdf import FPDF
 
-from certificates.embedding import CertificateOutput
-from certificates.fonts import LATIN, add_fonts, printable
-from certificates.images import fit_image, place_image
-from certificates.textfit import FittedText, fit_text
+from attendees.certificate_pdf.embedding import CertificateOutput
+from attendees.certificate_pdf.fonts import LATIN, add_fonts, printable
+from attendees.certificate_pdf.images import fit_image, place_image
+from attendees.certificate_pdf.textfit import FittedText, fit_text
 from sala.qrcodes import qr_png
 
 MAX_SIGNATURES = 3
@@ -40,6 +40,7 @@ _NAME_WIDTH = 215.0
 _TEXT_WIDTH = 225.0
 _SIGNATURE_WIDTH = 58.0
 _QR_SIZE = 28.0
+_QR_MASK = 2  # fixed: see sala.qrcodes.qr_png
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,8 @@ def _footer(pdf: FPDF, data: CertificateContent) -> float:
             _signature(pdf, signature, centre=centre, line_y=line_y)
 
     qr_x, qr_y = PAGE_WIDTH - 22 - _QR_SIZE, 150.0
-    pdf.image(io.BytesIO(qr_png(data.verification_url, box_size=4)), qr_x, qr_y, _QR_SIZE)
+    qr = qr_png(data.verification_url, box_size=4, mask_pattern=_QR_MASK)
+    pdf.image(io.BytesIO(qr), qr_x, qr_y, _QR_SIZE)
     code = fit_text(pdf, data.code, width=_QR_SIZE + 8, max_size=8, min_size=5, style="B")
     _draw_lines(pdf, code, x=qr_x - 4, y=qr_y + _QR_SIZE, width=_QR_SIZE + 8, color=_INK, style="B")
 
