@@ -18,13 +18,10 @@ conftest's ``browser``.
 from __future__ import annotations
 
 import io
-import json
 import re
 import secrets
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +30,8 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, missing, run_sala, sala_env
+from tests.e2e.api import admin_token, call, published_session, register
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, missing
 from tests.e2e.pages import (
     KHMER,
     assert_fits_the_screen,
@@ -57,19 +55,6 @@ class Door:
     base_url: str
 
 
-def _http(base_url: str, method: str, path: str, body: Any = None, token: str = "") -> Any:
-    request = urllib.request.Request(  # noqa: S310 (local http only)
-        base_url + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Accept-Language": "en"}
-        | ({"Authorization": f"Bearer {token}"} if token else {}),
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        raw = response.read()
-        return json.loads(raw) if response.headers.get_content_type() == "application/json" else raw
-
-
 def _ticket(png: bytes) -> str:
     codes = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
     assert len(codes) == 1, f"zxing-cpp found {len(codes)} codes in a ticket PNG"
@@ -79,44 +64,14 @@ def _ticket(png: bytes) -> str:
 @pytest.fixture(scope="module")
 def door(sala_server: str, sala_data_dir: Path) -> Door:
     """A published session tomorrow with three confirmed registrations and their tickets."""
-    env = sala_env(sala_data_dir, sala_server)
-    api_token = run_sala(
-        ["create-token", "--email", "admin@e2e.test", "--label", "e2e scanner"], env
-    ).split()[-1]
-    topic = _http(sala_server, "GET", "/api/v1/topics")[0]["code"]
-    start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
-    session = _http(
-        sala_server,
-        "POST",
-        "/api/v1/sessions",
-        {
-            "topic": topic,
-            "title_en": f"Door test {RUN}",
-            "starts_at": start.isoformat(),
-            "ends_at": (start + timedelta(hours=3)).isoformat(),
-            "capacity": 10,
-            "venue": "CLGBT office",
-            "status": "published",
-        },
-        api_token,
-    )
+    api_token = admin_token(sala_data_dir, sala_server, "e2e scanner")
+    session = published_session(sala_server, api_token, f"Door test {RUN}")
     tokens: list[str] = []
     pngs: list[bytes] = []
     for n, name in enumerate(NAMES):
-        receipt = _http(
-            sala_server,
-            "POST",
-            f"/api/v1/sessions/{session['id']}/registrations",
-            {
-                "chosen_name": name,
-                "email": f"door-{RUN}-{n}@example.org",
-                "sector": "ngo",
-                "consent": True,
-            },
-        )
-        assert receipt["status"] == "confirmed", receipt
+        receipt = register(sala_server, session["id"], name, f"door-{RUN}-{n}@example.org")
         manage_path = receipt["manage_url"].removeprefix(sala_server)
-        png = _http(sala_server, "GET", manage_path + "/ticket.png")
+        png = call(sala_server, "GET", manage_path + "/ticket.png")
         pngs.append(png)
         tokens.append(_ticket(png))
     return Door(session["id"], tokens, pngs[0], api_token, sala_server)
@@ -186,7 +141,7 @@ def axe_phone(camera_browser: Any, door: Door, axe_source: str) -> Iterator[Page
 
 
 def _server_ticket(door: Door, registration_id: int) -> dict[str, Any]:
-    listing = _http(
+    listing = call(
         door.base_url,
         "GET",
         f"/api/v1/sessions/{door.session_id}/checkin-list",

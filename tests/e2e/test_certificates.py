@@ -1,0 +1,76 @@
+"""A certificate in a real browser: after the training, the attendee opens their manage page
+on their phone and downloads their certificate, in Khmer; the PDF carries their name, the
+training and its code, and the verification page confirms the name without showing it."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import uuid
+from pathlib import Path
+
+import pypdf
+import pytest
+import zxingcpp
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from tests.e2e.api import admin_token, call, published_session, register
+from tests.e2e.pages import assert_fits_the_screen, assert_no_serious_violations, settle
+
+pytestmark = pytest.mark.e2e
+
+RUN = secrets.token_hex(3)
+
+
+def _attended(sala_server: str, sala_data_dir: Path) -> tuple[str, str, str]:
+    """Someone registered, checked in and holding a certificate: (manage URL, name, code)."""
+    token = admin_token(sala_data_dir, sala_server, "e2e certificates")
+    session = published_session(sala_server, token, f"Certificate test {RUN}")
+    name = f"ស្រីនាង Srey {RUN}"
+    receipt = register(sala_server, session["id"], name, f"cert-{RUN}@example.org")
+    manage_path = receipt["manage_url"].removeprefix(sala_server)
+    png = call(sala_server, "GET", manage_path + "/ticket.png")
+
+    qr = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))[0].text
+    scan = {"token": qr, "session_id": session["id"], "scan_id": uuid.uuid4().hex}
+    assert call(sala_server, "POST", "/api/v1/checkins", scan, token)["result"] == "checked_in"
+    issued = call(sala_server, "POST", f"/api/v1/sessions/{session['id']}/certificates", {}, token)
+    assert [c["registration_id"] for c in issued] == [receipt["id"]]
+    return manage_path, name, issued[0]["code"]
+
+
+def test_attendee_downloads_their_certificate_from_the_manage_page(
+    page: Page, sala_server: str, sala_data_dir: Path, artifacts_dir: Path
+) -> None:
+    manage_path, name, code = _attended(sala_server, sala_data_dir)
+    page.goto(manage_path + "?lang=km")
+    section = page.locator(".certificate-download")
+    expect(section).to_contain_text(code)
+    settle(page)
+    assert_fits_the_screen(page)
+    page.screenshot(path=str(artifacts_dir / "manage-certificate-km-360.png"), full_page=True)
+
+    with page.expect_download() as download_info:
+        section.locator("a.button").first.click()
+    download = download_info.value
+    assert download.suggested_filename == f"certificate-{code}.pdf"
+    pdf = Path(download.path()).read_bytes()
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert f"Srey {RUN}" in text and code in text and f"Certificate test {RUN}" in text
+
+    page.goto(f"/verify/{code}?lang=en")
+    expect(page.locator("[data-status=valid]")).to_be_visible()
+    assert name not in page.content()
+    page.locator("#name").fill(name)
+    page.get_by_role("button", name="Check the name").click()
+    expect(page.locator("[data-match=yes]")).to_be_visible()
+
+
+def test_verification_pages_pass_axe(axe_page: Page, sala_server: str) -> None:
+    axe_page.goto("/verify?lang=km")
+    assert_no_serious_violations(axe_page, "the certificate check", "km")
+    response = axe_page.goto("/verify/ZZZZ-ZZZZ-ZZZZ?lang=km")
+    assert response is not None and response.status == 404
+    assert_fits_the_screen(axe_page)
+    assert_no_serious_violations(axe_page, "an unknown certificate", "km")
