@@ -16,6 +16,7 @@ signs; every key in the folder verifies, so a key can be rotated without voiding
 
 from __future__ import annotations
 
+import hmac
 import os
 import struct
 from dataclasses import dataclass
@@ -116,11 +117,18 @@ def verify_token(keys: TicketKeys, token: str) -> TicketClaims:
     key = keys.public_keys.get(key_id)
     if version != TOKEN_VERSION or key is None:
         raise InvalidTicket("unknown version or key")
+    claims = TicketClaims(registration_id, session_id, seed, key_id)
+    # Ed25519 signing is deterministic (RFC 8032) and the server holds the private key: a
+    # ticket it issued carries exactly the signature that signing the payload again gives,
+    # and signing takes a third of the time of verifying. Anything else is verified fully,
+    # so exactly the signatures that verify are accepted.
+    if key_id == keys.signing_id and hmac.compare_digest(keys.signing_key.sign(payload), signature):
+        return claims
     try:
         key.verify(signature, payload)
     except InvalidSignature as exc:
         raise InvalidTicket("bad signature") from exc
-    return TicketClaims(registration_id, session_id, seed, key_id)
+    return claims
 
 
 def base45_encode(data: bytes) -> str:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import zxingcpp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
 from attendees.tickets import (
@@ -62,3 +64,26 @@ def test_another_installations_key_is_refused(tmp_path: Path) -> None:
     theirs = load_keys(tmp_path / "theirs")
     with pytest.raises(InvalidTicket):
         verify_token(ours, issue_token(theirs, registration_id=1, session_id=2, seed=3))
+
+
+def test_tickets_of_a_rotated_key_still_verify(tmp_path: Path) -> None:
+    before = load_keys(tmp_path / "before")
+    old_ticket = issue_token(before, registration_id=1, session_id=2, seed=3)
+    rotated = tmp_path / "after"
+    (rotated / "ticket_keys").mkdir(parents=True)
+    (rotated / "ticket_keys" / "1.pem").write_bytes(
+        (tmp_path / "before" / "ticket_keys" / "1.pem").read_bytes()
+    )
+    (rotated / "ticket_keys" / "2.pem").write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    after = load_keys(rotated)
+    assert after.signing_id == 2
+    assert verify_token(after, old_ticket).registration_id == 1
+    assert (
+        verify_token(after, issue_token(after, registration_id=4, session_id=2, seed=5)).seed == 5
+    )
