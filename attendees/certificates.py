@@ -39,10 +39,12 @@ from attendees.errors import CertificateNotFound, NoCheckIns
 from attendees.models import (
     Certificate,
     CertificateImage,
+    CertificateKind,
     CertificateRun,
     CertificateSignatory,
     CertificateStatus,
     CertificateWording,
+    Person,
     Registration,
     RegistrationStatus,
 )
@@ -63,6 +65,13 @@ CODE_LENGTH = 12
 RENDER_BATCH = 10
 PLACEHOLDERS = ("name", "title", "topic", "dates", "place", "organisation")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+CURRICULUM_WORDING = {
+    "body_km": "បានបញ្ចប់គ្រប់ម៉ូឌុលនៃ «{title}»",
+    "body_en": "has completed every module of “{title}”",
+    "neutral_title_km": "កម្មវិធីសិក្សាការកសាងក្រុម",
+    "neutral_title_en": "Team-building curriculum",
+}
 
 DEFAULT_WORDING = {
     "body_km": "បានបញ្ចប់វគ្គបណ្តុះបណ្តាល «{title}»",
@@ -212,7 +221,8 @@ async def _render_and_send(certificate: Certificate, settings: Settings) -> None
     await certificate_pdf(certificate, settings, refresh=True)
     registration_id: int | None = certificate.registration_id  # type: ignore[attr-defined]
     registration = await Registration.get_or_none(id=registration_id).select_related("person")
-    person = registration.person if registration else None
+    person_id: int | None = certificate.person_id  # type: ignore[attr-defined]
+    person = registration.person if registration else await Person.get_or_none(id=person_id)
     to = person.email if person and person.email else None
     async with in_transaction() as connection:
         marked = await db.execute(
@@ -307,8 +317,10 @@ async def certificate_content(
     neutral: bool = False,
     wording: dict[str, str] | None = None,
 ) -> CertificateContent:
-    topic = await Topic.get_or_none(code=certificate.topic_code)
-    wording = wording or await wording_for(certificate.topic_code)
+    topic = await Topic.get_or_none(code=certificate.topic_code) if certificate.topic_code else None
+    if wording is None:
+        curriculum = certificate.kind == CertificateKind.CURRICULUM
+        wording = CURRICULUM_WORDING if curriculum else await wording_for(certificate.topic_code)
     title_km = certificate.title_km or certificate.title_en
     title_en = certificate.title_en or certificate.title_km
     topic_km = topic.name_km if topic else ""
@@ -627,3 +639,39 @@ async def preview_pdf(
     )
     content = await certificate_content(sample, settings, wording=wording)
     return await asyncio.to_thread(render_certificate, content)
+
+
+async def issue_curriculum_certificate(
+    person: Person,
+    *,
+    curriculum_code: str,
+    title_km: str,
+    title_en: str,
+    first_day: datetime,
+    last_day: datetime,
+    staff: StaffUser,
+) -> Certificate:
+    """The certificate of a whole curriculum; one valid per person and curriculum (issuing
+    again returns the one they hold). Made and emailed by the worker, like the others."""
+    key = f"{curriculum_code}:{person.id}"
+    held = await Certificate.get_or_none(valid_for_curriculum=key)
+    if held is not None:
+        return held
+    async with in_transaction():
+        certificate = await Certificate.create(
+            code=new_code(),
+            kind=CertificateKind.CURRICULUM,
+            person=person,
+            valid_for_curriculum=key,
+            holder_name=person.chosen_name,
+            language=person.language,
+            title_km=title_km,
+            title_en=title_en,
+            starts_at=first_day,
+            ends_at=last_day,
+            issued_by=staff,
+        )
+        await audit.record(
+            staff, "certificate.curriculum", certificate, {"curriculum": curriculum_code}
+        )
+    return certificate

@@ -171,29 +171,27 @@ async def compose_certificate(message: OutboxMessage, settings: Settings) -> Com
     certificate = await Certificate.get_or_none(
         id=message.params.get("certificate_id"), status=CertificateStatus.VALID
     )
-    registration = (
-        await Registration.filter(id=certificate.registration_id, anonymised_at=None)  # type: ignore[attr-defined]
-        .select_related("session", "session__topic")
-        .first()
-        if certificate
-        else None
-    )
-    if certificate is None or registration is None:
+    if certificate is None or not certificate.holder_name:
         raise MessageObsolete()
-    session: Session = registration.session
-    pdf = await certificates.certificate_pdf(certificate, settings)
+    registration = await Registration.get_or_none(
+        id=certificate.registration_id,  # type: ignore[attr-defined]
+        anonymised_at=None,
+    )
+    title = certificates.training_title(certificate, message.language)
     context = {
-        "registration": registration,
-        "session": session,
-        "zone": ZoneInfo(session.timezone),
-        "manage_url": manage_url(registration, settings),
+        "holder_name": certificate.holder_name,
+        "title": title,
+        "manage_url": manage_url(registration, settings) if registration else None,
         "verification_url": certificates.verification_url(certificate, settings),
         "certificate": certificate,
         "settings": settings,
     }
+    pdf = await certificates.certificate_pdf(certificate, settings)
     text, html = _render(message.kind, context)
+    discreet, titled = SUBJECTS[message.kind]
+    subject = gettext(discreet) if settings.discreet_mail else gettext(titled, title=title)
     attachment = Attachment(f"certificate-{certificate.code}.pdf", "application/pdf", pdf)
-    return ComposedEmail(_subject(message.kind, session, settings), text, html, [attachment])
+    return ComposedEmail(subject, text, html, [attachment])
 
 
 @periodic

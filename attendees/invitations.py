@@ -36,8 +36,14 @@ class BulkResult:
 
 
 async def invite_person(
-    session: Session, *, email: str, actor: StaffUser, settings: Settings
+    session: Session,
+    *,
+    email: str,
+    actor: StaffUser,
+    settings: Settings,
+    language: str | None = None,
 ) -> Invitation:
+    """Invite one person (one seat), by email in ``language`` (else the inviter's)."""
     try:
         address = normalise_email(email)
     except ValueError:
@@ -56,7 +62,7 @@ async def invite_person(
         await mail.enqueue(
             INVITATION_MAIL,
             to=address,
-            language=actor.language if actor.language in ("km", "en") else "km",
+            language=language or (actor.language if actor.language in ("km", "en") else "km"),
             params={"invitation_id": invitation.id},
             domain=settings.domain,
         )

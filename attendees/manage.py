@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from attendees.certificates import forget_pdf
@@ -157,11 +158,15 @@ async def delete_personal_data(registration: Registration, settings: Settings) -
             anonymised_at=datetime.now(UTC),
         )
         # A certificate names its holder: it goes with their data (revoked, name removed).
-        certificates = await Certificate.filter(registration_id__in=ids)
-        await Certificate.filter(registration_id__in=ids).update(
+        theirs = Q(registration_id__in=ids)
+        if person is not None:
+            theirs |= Q(person_id=person.id)
+        certificates = await Certificate.filter(theirs)
+        await Certificate.filter(id__in=[c.id for c in certificates]).update(
             holder_name="",
             status=CertificateStatus.REVOKED,
             valid_for_registration=None,
+            valid_for_curriculum=None,
             revoked_at=datetime.now(UTC),
             revoked_reason="deleted by the holder",
         )

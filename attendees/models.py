@@ -169,8 +169,14 @@ class CertificateStatus(StrEnum):
     REVOKED = "revoked"
 
 
+class CertificateKind(StrEnum):
+    ATTENDANCE = "attendance"  # of one session, for a registration checked in
+    CURRICULUM = "curriculum"  # of a whole curriculum, for a person (curricula package)
+
+
 class Certificate(Model):
-    """A certificate of attendance: one valid certificate per registration at most.
+    """A certificate of attendance: one valid certificate per registration at most (and one
+    valid curriculum certificate per person and curriculum).
 
     What it says (holder name, training title, dates, place) is kept as issued, so a later
     edit of the session does not change a certificate someone already holds. The holder's
@@ -179,6 +185,12 @@ class Certificate(Model):
 
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=20, unique=True)
+    kind = fields.CharEnumField(CertificateKind, max_length=12, default=CertificateKind.ATTENDANCE)
+    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "attendees.Person", related_name="certificates", null=True, on_delete=fields.SET_NULL
+    )
+    # "<curriculum code>:<person id>" while valid, as valid_for_registration below.
+    valid_for_curriculum = fields.CharField(max_length=80, null=True, unique=True)
     registration: fields.ForeignKeyNullableRelation[Registration] = fields.ForeignKeyField(
         "attendees.Registration", related_name="certificates", null=True,
         on_delete=fields.SET_NULL,

@@ -1,1 +1,129 @@
-"""Models of the curricula package; they arrive with their issue."""
+"""Curricula (ordered modules), teams (leaders and members) and manual completion marks.
+
+Progress is not stored: it is derived from check-ins and manual marks whenever it is shown
+(``curricula/progress.py``), so attending a session counts by itself and nothing can drift.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from attendees.models import Person
+from sala.i18n import pick
+from sala.models import StaffUser
+
+
+class Curriculum(Model):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=40, unique=True)
+    name_km = fields.CharField(max_length=200)
+    name_en = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    modules: fields.ReverseRelation[Module]
+
+    class Meta:
+        table = "curriculum"
+        ordering = ["id"]
+
+    @property
+    def name(self) -> str:
+        return pick(self.name_km, self.name_en)
+
+
+class Module(Model):
+    """One step of a curriculum, completed by attending a session of one of its topics or
+    by a team leader's manual mark.
+
+    A module with recorded progress is archived rather than deleted, so nothing recorded is
+    ever lost; an archived module no longer counts towards completion.
+    """
+
+    id = fields.IntField(primary_key=True)
+    curriculum: fields.ForeignKeyRelation[Curriculum] = fields.ForeignKeyField(
+        "curricula.Curriculum", related_name="modules", on_delete=fields.CASCADE
+    )
+    position = fields.IntField(default=0)
+    name_km = fields.CharField(max_length=200)
+    name_en = fields.CharField(max_length=200)
+    topics: fields.ManyToManyRelation = fields.ManyToManyField(
+        "events.Topic", related_name="modules", through="module_topic"
+    )
+    prerequisites: fields.ManyToManyRelation[Module] = fields.ManyToManyField(
+        "curricula.Module",
+        related_name="required_by",
+        through="module_prerequisite",
+        forward_key="prerequisite_id",
+        backward_key="module_id",
+    )
+    archived_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "module"
+        ordering = ["position", "id"]
+
+    @property
+    def name(self) -> str:
+        return pick(self.name_km, self.name_en)
+
+
+class Team(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=120)
+    curriculum: fields.ForeignKeyRelation[Curriculum] = fields.ForeignKeyField(
+        "curricula.Curriculum", related_name="teams", on_delete=fields.RESTRICT
+    )
+    leaders: fields.ManyToManyRelation[StaffUser] = fields.ManyToManyField(
+        "sala.StaffUser", related_name="led_teams", through="team_leader"
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    members: fields.ReverseRelation[TeamMember]
+
+    class Meta:
+        table = "team"
+        ordering = ["name", "id"]
+
+
+class TeamMember(Model):
+    """A person in a team. When the person deletes their data, the membership goes too."""
+
+    id = fields.IntField(primary_key=True)
+    team: fields.ForeignKeyRelation[Team] = fields.ForeignKeyField(
+        "curricula.Team", related_name="members", on_delete=fields.CASCADE
+    )
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "attendees.Person", related_name="team_memberships", on_delete=fields.CASCADE
+    )
+    added_at = fields.DatetimeField(auto_now_add=True)
+    added_by: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
+        "sala.StaffUser", related_name="added_members", null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "team_member"
+        unique_together = (("team", "person"),)
+        ordering = ["id"]
+
+
+class ManualCompletion(Model):
+    """A module done elsewhere ("done at a partner NGO"), marked by a team leader."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "attendees.Person", related_name="manual_completions", on_delete=fields.CASCADE
+    )
+    module: fields.ForeignKeyRelation[Module] = fields.ForeignKeyField(
+        "curricula.Module", related_name="manual_completions", on_delete=fields.RESTRICT
+    )
+    completed_on = fields.DateField()
+    note = fields.CharField(max_length=300, default="")
+    marked_by: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
+        "sala.StaffUser", related_name="manual_marks", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "manual_completion"
+        unique_together = (("person", "module"),)

@@ -19,6 +19,8 @@ import attendees.certificate_api
 import attendees.certificate_routes
 import attendees.emails  # registers the mail composers and the reminder job
 import attendees.routes
+import curricula.api
+import curricula.routes
 import events.api
 import events.routes
 import sala.api
@@ -26,6 +28,7 @@ import sala.routes
 from attendees.certificate_api import SCHEMAS as CERTIFICATE_SCHEMAS
 from attendees.limits import name_check_limiters, registration_limiters
 from attendees.schemas import SCHEMAS as ATTENDEES_SCHEMAS
+from curricula.schemas import SCHEMAS as CURRICULA_SCHEMAS
 from events.schemas import SCHEMAS as EVENTS_SCHEMAS
 from sala import db
 from sala.config import STATIC_DIR, Settings, load_settings
@@ -77,6 +80,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *attendees.api.routes,
             *attendees.certificate_routes.routes,
             *attendees.certificate_api.routes,
+            *curricula.routes.routes,
+            *curricula.api.routes,
             Route("/static/fonts/noto-sans-khmer.ttf", khmer_font, name="khmer_font"),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
@@ -113,8 +118,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             **events.api.openapi_paths,
             **attendees.api.openapi_paths,
             **attendees.certificate_api.openapi_paths,
+            **curricula.api.openapi_paths,
         },
-        schemas={**EVENTS_SCHEMAS, **ATTENDEES_SCHEMAS, **CERTIFICATE_SCHEMAS},
+        schemas={**EVENTS_SCHEMAS, **ATTENDEES_SCHEMAS, **CERTIFICATE_SCHEMAS, **CURRICULA_SCHEMAS},
         base_url=settings.base_url,
     )
     return app

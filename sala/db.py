@@ -22,8 +22,8 @@ from tortoise.transactions import in_transaction
 
 from sala.config import Settings
 
-# A package joins here with its first model (curricula: a later issue).
-APPS = ("sala", "events", "attendees")
+# A package joins here with its first model.
+APPS = ("sala", "events", "attendees", "curricula")
 
 T = TypeVar("T")
 

@@ -1,0 +1,311 @@
+"""HTML routes of the curricula package.
+
+staff    /staff/teams                              teams (admin: all, and new; leaders: theirs)
+         /staff/teams/{id}                         the progress matrix; add members
+         /staff/teams/{id}/progress.csv
+         /staff/teams/{id}/members/{member}        (POST) mark, unmark, invite, remove,
+                                                   curriculum certificate
+         /staff/curricula/{id}                     modules (admin)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from attendees.certificates import issue_curriculum_certificate
+from curricula import services
+from curricula.errors import CurriculumNotComplete, CurriculumNotFound, PersonUnknown
+from curricula.models import Module, Team
+from curricula.progress import MemberRow, Status, team_matrix
+from events.models import Audience, Session, SessionStatus
+from events.services import list_topics
+from sala.csrf import read_form
+from sala.errors import PermissionDenied, SalaError, ValidationFailed
+from sala.i18n import gettext
+from sala.models import Role, StaffUser
+from sala.permissions import staff_page
+from sala.templating import render
+
+PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
+LEADERS = (Role.ADMIN, Role.TEAM_LEADER)
+
+
+@staff_page(*LEADERS)
+async def teams(request: Request) -> Response:
+    staff = request.state.user
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if staff.role != Role.ADMIN:
+            raise PermissionDenied()
+        form = await read_form(request)
+        values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        try:
+            team = await services.create_team(
+                name=values.get("name", ""),
+                leader_emails=values.get("leader_emails", "").replace(",", " ").split(),
+                curriculum_code=values.get("curriculum") or None,
+                staff=staff,
+            )
+        except ValidationFailed as exc:
+            errors, status = exc.translated_errors(), 422
+        else:
+            return RedirectResponse(_team_path(request, team), status_code=303)
+    context = {
+        "teams": await services.list_teams_for_staff(staff),
+        "curricula": await services.list_curricula(),
+        "leaders": await StaffUser.filter(role=Role.TEAM_LEADER, is_active=True).order_by("name"),
+        "values": values,
+        "errors": errors,
+    }
+    return render(request, "curricula/teams.html", context, status_code=status, headers=PRIVATE)
+
+
+def _team_path(request: Request, team: Team) -> str:
+    return str(request.url_for("staff:team", team_id=team.id).path)
+
+
+@staff_page(*LEADERS)
+async def team(request: Request) -> Response:
+    staff = request.state.user
+    found = await services.get_team_for_staff(staff, request.path_params["team_id"])
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    unknown_contact: str | None = None
+    status = 200
+    if request.method == "POST":
+        form = await read_form(request)
+        values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        try:
+            if values.get("person_id", "").isdigit():
+                person = await services.candidate(found, int(values["person_id"]))
+            else:
+                contact = values.get("contact", "").strip()
+                is_email = "@" in contact
+                person = await services.find_person(
+                    email=contact if is_email else "", phone="" if is_email else contact
+                )
+            await services.add_member(found, person, staff=staff)
+        except PersonUnknown as exc:
+            errors, status, unknown_contact = exc.translated_errors(), 422, exc.contact
+        except ValidationFailed as exc:
+            errors, status = exc.translated_errors(), 422
+        else:
+            return RedirectResponse(_team_path(request, found) + "?added=1", status_code=303)
+    matrix = await team_matrix(found)
+    context = {
+        "team": found,
+        "matrix": matrix,
+        "Status": Status,
+        "candidates": await services.candidates(found),
+        "values": values,
+        "errors": errors,
+        "unknown_contact": unknown_contact,
+        "invite_sessions": await _open_sessions() if unknown_contact else [],
+        "done": request.query_params.get("done") or request.query_params.get("added"),
+        "form_error": None,
+        "error_details": {},
+    }
+    return render(request, "curricula/team.html", context, status_code=status, headers=PRIVATE)
+
+
+async def _open_sessions() -> list[Session]:
+    return (
+        await Session.filter(
+            status=SessionStatus.PUBLISHED,
+            starts_at__gt=datetime.now(UTC),
+            audience=Audience.PUBLIC,
+        )
+        .select_related("topic")
+        .order_by("starts_at")
+        .limit(20)
+    )
+
+
+@staff_page(*LEADERS)
+async def member_action(request: Request) -> Response:
+    """One form per action on a member, each a plain POST: works without JavaScript."""
+    staff = request.state.user
+    found = await services.get_team_for_staff(staff, request.path_params["team_id"])
+    member = await services.get_member(found, request.path_params["member_id"])
+    form = await read_form(request)
+    action = str(form.get("action", ""))
+    module_id = str(form.get("module_id", ""))
+    try:
+        if action == "mark":
+            await services.mark_done(
+                found,
+                member,
+                int(module_id) if module_id.isdigit() else 0,
+                completed_on=str(form.get("completed_on", "")),
+                note=str(form.get("note", "")),
+                staff=staff,
+            )
+        elif action == "unmark" and module_id.isdigit():
+            await services.unmark(found, member, int(module_id), staff=staff)
+        elif action == "invite":
+            session_id = str(form.get("session_id", ""))
+            await services.invite_member(
+                found,
+                member,
+                int(session_id) if session_id.isdigit() else 0,
+                staff=staff,
+                settings=request.app.state.settings,
+            )
+        elif action == "remove":
+            await services.remove_member(found, member.id, staff=staff)
+        elif action == "certificate":
+            await _curriculum_certificate(found, member.id, staff)
+        else:
+            raise ValidationFailed({})
+    except SalaError as exc:
+        matrix = await team_matrix(found)
+        context = {
+            "team": found,
+            "matrix": matrix,
+            "Status": Status,
+            "candidates": await services.candidates(found),
+            "values": {},
+            "errors": {},
+            "unknown_contact": None,
+            "invite_sessions": [],
+            "form_error": exc.translated(),
+            "error_details": exc.translated_errors() if isinstance(exc, ValidationFailed) else {},
+            "done": None,
+        }
+        return render(
+            request, "curricula/team.html", context, status_code=exc.status_code, headers=PRIVATE
+        )
+    return RedirectResponse(_team_path(request, found) + f"?done={action}", status_code=303)
+
+
+async def _curriculum_certificate(team: Team, member_id: int, staff: StaffUser) -> None:
+    matrix = await team_matrix(team)
+    row: MemberRow | None = next((r for r in matrix.rows if r.member.id == member_id), None)
+    if row is None or not row.complete:
+        raise CurriculumNotComplete()
+    moments = [c.completed_at for c in row.cells.values() if c.completed_at is not None]
+    await issue_curriculum_certificate(
+        row.person,
+        curriculum_code=matrix.curriculum.code,
+        title_km=matrix.curriculum.name_km,
+        title_en=matrix.curriculum.name_en,
+        first_day=min(moments),
+        last_day=max(moments),
+        staff=staff,
+    )
+
+
+@staff_page(*LEADERS)
+async def progress_csv(request: Request) -> Response:
+    found = await services.get_team_for_staff(request.state.user, request.path_params["team_id"])
+    matrix = await team_matrix(found)
+    names = {
+        Status.DONE: gettext("done"),
+        Status.BOOKED: gettext("booked"),
+        Status.NOT_STARTED: gettext("not started"),
+        Status.BLOCKED: gettext("blocked"),
+    }
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([gettext("Name"), *[m.name for m in matrix.modules], gettext("Done (%)")])
+    for row in matrix.rows:
+        cells = []
+        for module in matrix.modules:
+            cell = row.cells[module.id]
+            when = cell.completed_at.date().isoformat() if cell.completed_at else ""
+            cells.append(f"{names[cell.status]} {when}".strip())
+        writer.writerow([_csv_safe(row.person.chosen_name), *cells, row.percent])
+    writer.writerow(
+        [gettext("Done (%)"), *[matrix.module_percent[m.id] for m in matrix.modules], ""]
+    )
+    filename = f"team-{found.id}-progress.csv"
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={**PRIVATE, "content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _csv_safe(value: str) -> str:
+    """Spreadsheets run cells that start with = + - @: a name must never be a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@staff_page(Role.ADMIN)
+async def curriculum(request: Request) -> Response:
+    staff = request.state.user
+    found = await services.get_curriculum(request.path_params["curriculum_id"])
+    errors: dict[str, str] = {}
+    message: str | None = None
+    status = 200
+    if request.method == "POST":
+        form = await read_form(request)
+        raw: dict[str, Any] = {
+            "name_km": form.get("name_km", ""),
+            "name_en": form.get("name_en", ""),
+            "position": form.get("position", ""),
+            "topics": [str(v) for v in form.getlist("topics")],
+            "prerequisites": [str(v) for v in form.getlist("prerequisites")],
+        }
+        module_id = str(form.get("module_id", ""))
+        module = None
+        if module_id.isdigit():
+            module = await Module.get_or_none(id=int(module_id), curriculum_id=found.id)
+            if module is None:
+                raise CurriculumNotFound()
+        try:
+            if form.get("action") == "remove" and module is not None:
+                await services.remove_module(module, staff=staff)
+            else:
+                values = services.module_input(raw)
+                await services.save_module(found, values, staff=staff, module=module)
+        except SalaError as exc:
+            message, status = exc.translated(), exc.status_code
+            errors = exc.translated_errors() if isinstance(exc, ValidationFailed) else {}
+        else:
+            path = request.url_for("staff:curriculum", curriculum_id=found.id).path
+            return RedirectResponse(f"{path}?saved=1", status_code=303)
+    modules = (
+        await Module.filter(curriculum_id=found.id)
+        .prefetch_related("topics", "prerequisites")
+        .order_by("archived_at", "position", "id")
+    )
+    context = {
+        "curriculum": found,
+        "modules": modules,
+        "topics": await list_topics(),
+        "errors": errors,
+        "form_error": message,
+        "saved": request.query_params.get("saved"),
+    }
+    return render(
+        request, "curricula/curriculum.html", context, status_code=status, headers=PRIVATE
+    )
+
+
+routes = [
+    Route("/staff/teams", teams, methods=["GET", "POST"], name="staff:teams"),
+    Route("/staff/teams/{team_id:int}", team, methods=["GET", "POST"], name="staff:team"),
+    Route("/staff/teams/{team_id:int}/progress.csv", progress_csv, name="staff:team_csv"),
+    Route(
+        "/staff/teams/{team_id:int}/members/{member_id:int}",
+        member_action,
+        methods=["POST"],
+        name="staff:team_member",
+    ),
+    Route(
+        "/staff/curricula/{curriculum_id:int}",
+        curriculum,
+        methods=["GET", "POST"],
+        name="staff:curriculum",
+    ),
+]
