@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,11 +46,15 @@ _SCAN_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 
 @dataclass(frozen=True)
 class Scan:
+    """A ticket read at the door — or, with ``registration_id`` instead of a token, a
+    facilitator checking someone in by name (the scanner's search)."""
+
     token: str
     session_id: int
     scan_id: str
     scanned_at: datetime | None
     device_id: str
+    registration_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,11 @@ def parse_scans(payload: Mapping[str, Any]) -> list[Scan]:
         if not isinstance(item, Mapping):
             raise ValidationFailed({"scans": N_("Send one scan or a list of scans.")})
         reader = FieldReader(item)
-        token = reader.text("token", max_length=200, required=True)
+        by_name = item.get("registration_id") is not None and not item.get("token")
+        token = reader.text("token", max_length=200, required=not by_name)
+        registration_id = (
+            reader.integer("registration_id", minimum=1, maximum=2**31 - 1) if by_name else None
+        )
         scan_id = reader.text("scan_id", max_length=64, required=True)
         if scan_id and not _SCAN_ID.match(scan_id):
             reader.fail("scan_id", N_("This is not a valid scan id."))
@@ -95,7 +103,7 @@ def parse_scans(payload: Mapping[str, Any]) -> list[Scan]:
         device_id = reader.text("device_id", max_length=64)
         if reader.errors:
             raise ValidationFailed(reader.errors)
-        scans.append(Scan(token, session_id, scan_id, scanned_at, device_id))
+        scans.append(Scan(token, session_id, scan_id, scanned_at, device_id, registration_id))
     return scans
 
 
@@ -115,7 +123,7 @@ def _batch_steps(
 ) -> db.Steps[list[ScanAnswer]]:
     # The signatures are checked before the first query: on SQLite that work runs on the
     # database thread, beside the event loop, and outside the transaction (db.run_steps).
-    claims = [_verified(keys, scan.token) for scan in scans]
+    claims = [_verified(keys, scan.token) if scan.token else None for scan in scans]
     # May this staff member check people in here? Before anything is written.
     for session_id in dict.fromkeys(scan.session_id for scan in scans):
         yield from session_access_steps(staff, session_id)
@@ -144,13 +152,39 @@ def _scan_steps(
     if recorded is None:  # this scan was decided before: the same answer again
         stored = yield db.Query("SELECT answer FROM checkin_scan WHERE scan_id = ?", [scan.scan_id])
         return ScanAnswer(**json.loads(stored["answer"]))
-    answer = yield from _decide(scan, claims, staff, now)
+    if scan.registration_id is not None:
+        claims = yield from _claims_by_name(scan)
+    answer = yield from _decide(scan, claims, staff, _arrival(scan, now))
     yield db.Query(
         "UPDATE checkin_scan SET result = ?, registration_id = ?, answer = ? WHERE id = ?",
         [answer.result, answer.registration_id, json.dumps(answer.as_json()), recorded["id"]],
         returns_row=False,
     )
     return answer
+
+
+def _claims_by_name(scan: Scan) -> db.Steps[TicketClaims | None]:
+    """What the ticket of a registration picked by name would have said."""
+    row = yield db.Query(
+        "SELECT session_id, ticket_seed FROM registration WHERE id = ?", [scan.registration_id]
+    )
+    if row is None or scan.registration_id is None:
+        return None
+    return TicketClaims(scan.registration_id, row["session_id"], int(row["ticket_seed"]), 0)
+
+
+# A phone may queue scans for a while offline; its clock is trusted within these bounds.
+_OFFLINE_PAST = timedelta(days=2)
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _arrival(scan: Scan, now: datetime) -> datetime:
+    """When the person came in: the phone's scan time for a scan queued offline (within
+    reason), else the moment the server hears of it."""
+    scanned = scan.scanned_at
+    if scanned is not None and now - _OFFLINE_PAST <= scanned <= now + _CLOCK_SKEW:
+        return min(scanned, now)
+    return now
 
 
 def _decide(
