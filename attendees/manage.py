@@ -146,7 +146,32 @@ async def delete_personal_data(registration: Registration, settings: Settings) -
     for item in registrations:
         if item.status != RegistrationStatus.CANCELLED:
             await cancel_registration(item.id, settings=settings, actor=None)
-    ids = [item.id for item in registrations]
+    await anonymise(
+        [item.id for item in registrations],
+        person,
+        settings,
+        certificates_too=True,
+        reason="deleted by the holder",
+    )
+    return len(registrations)
+
+
+async def anonymise(
+    registration_ids: list[int],
+    person: Person | None,
+    settings: Settings,
+    *,
+    certificates_too: bool,
+    reason: str,
+) -> None:
+    """Blank every personal field of these registrations and delete the person; the rows
+    stay with sector and status, so the organisation's counts remain true.
+
+    With ``certificates_too`` their certificates are revoked and lose the name (the holder
+    asked); the retention purge keeps them, as the register of what was awarded.
+    """
+    ids = registration_ids
+    certificates: list[Certificate] = []
     async with in_transaction():
         await Registration.filter(id__in=ids).update(
             person_id=None,
@@ -157,19 +182,19 @@ async def delete_personal_data(registration: Registration, settings: Settings) -
             manage_key="",
             anonymised_at=datetime.now(UTC),
         )
-        # A certificate names its holder: it goes with their data (revoked, name removed).
-        theirs = Q(registration_id__in=ids)
-        if person is not None:
-            theirs |= Q(person_id=person.id)
-        certificates = await Certificate.filter(theirs)
-        await Certificate.filter(id__in=[c.id for c in certificates]).update(
-            holder_name="",
-            status=CertificateStatus.REVOKED,
-            valid_for_registration=None,
-            valid_for_curriculum=None,
-            revoked_at=datetime.now(UTC),
-            revoked_reason="deleted by the holder",
-        )
+        if certificates_too:
+            theirs = Q(registration_id__in=ids)
+            if person is not None:
+                theirs |= Q(person_id=person.id)
+            certificates = await Certificate.filter(theirs)
+            await Certificate.filter(id__in=[c.id for c in certificates]).update(
+                holder_name="",
+                status=CertificateStatus.REVOKED,
+                valid_for_registration=None,
+                valid_for_curriculum=None,
+                revoked_at=datetime.now(UTC),
+                revoked_reason=reason,
+            )
         certificate_ids = {c.id for c in certificates}
         for message in await OutboxMessage.filter(status=OutboxStatus.PENDING):
             if (
@@ -182,4 +207,3 @@ async def delete_personal_data(registration: Registration, settings: Settings) -
             await Person.filter(id=person.id).delete()
     for certificate in certificates:
         forget_pdf(certificate, settings)
-    return len(ids)

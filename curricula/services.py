@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 from attendees.forms import normalise_email, normalise_phone
 from attendees.invitations import invite_person
 from attendees.models import Invitation, Person, Registration, RegistrationStatus
+from attendees.retention import keeper
 from curricula.errors import (
     CurriculumNotFound,
     CyclicPrerequisites,
@@ -394,3 +395,10 @@ async def invite_member(
     return await invite_person(
         session, email=person.email, actor=staff, settings=settings, language=person.language
     )
+
+
+@keeper
+async def team_members() -> set[int]:
+    """The retention purge spares team members: their progress is their registrations."""
+    rows = await TeamMember.all().values("person_id")
+    return {int(row["person_id"]) for row in rows}

@@ -18,6 +18,7 @@ import attendees.api
 import attendees.certificate_api
 import attendees.certificate_routes
 import attendees.emails  # registers the mail composers and the reminder job
+import attendees.retention  # registers the retention purge
 import attendees.routes
 import curricula.api
 import curricula.routes

@@ -42,6 +42,8 @@ class Settings:
     discreet_mail: bool = True
     mail_worker: bool = True
     reminder_hours: int = 24
+    # Personal data of people with no session in this many days is anonymised (counts stay).
+    retention_days: int = 1095
     organisation_name: str = "CLGBT"
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -112,6 +114,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         discreet_mail=_switch(env, "SALA_DISCREET_MAIL", default=True),
         mail_worker=_switch(env, "SALA_MAIL_WORKER", default=True),
         reminder_hours=_int(env, "SALA_REMINDER_HOURS", 24, maximum=24 * 14),
+        retention_days=_int(env, "SALA_RETENTION_DAYS", 1095, maximum=36500),
     )
 
 

@@ -122,6 +122,15 @@ async def fetch_one(
     return rows[0] if rows else None
 
 
+async def fetch_all(
+    connection: BaseDBAsyncClient, statement: str, params: list[Any]
+) -> list[dict[str, Any]]:
+    """Every row of a hand-written statement (``?`` placeholders), as dicts."""
+    return list(
+        await connection.execute_query_dict(_dialect_statement(connection, statement), params)
+    )
+
+
 async def execute(connection: BaseDBAsyncClient, statement: str, params: list[Any]) -> int:
     count, _rows = await connection.execute_query(_dialect_statement(connection, statement), params)
     return count

@@ -1,0 +1,75 @@
+"""The retention purge: personal data of people who have had no session for
+``SALA_RETENTION_DAYS`` (three years by default) is anonymised, keeping anonymous counts.
+
+A person is kept while another package still needs them: a package registers a *keeper*
+(an async function returning the ids of people to keep), as the curricula package does for
+the members of a team, whose progress is derived from their registrations. Issued
+certificates are kept as the register of what was awarded (see ``manage.anonymise``).
+
+The job runs with the worker's periodic jobs, at most once an hour per process, a bounded
+batch at a time; running it twice at once only anonymises the same people twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from tortoise import connections
+
+from attendees.manage import anonymise
+from attendees.models import Person, Registration
+from sala import db
+from sala.config import Settings
+from sala.worker import periodic
+
+Keeper = Callable[[], Awaitable[set[int]]]
+KEEPERS: list[Keeper] = []
+
+BATCH = 200
+EVERY_SECONDS = 3600.0
+_last_run = {"at": float("-inf")}
+
+
+def keeper(function: Keeper) -> Keeper:
+    KEEPERS.append(function)
+    return function
+
+
+async def people_past_retention(settings: Settings, now: datetime) -> list[int]:
+    """People none of whose sessions ended within the retention period (at most BATCH)."""
+    cutoff = now - timedelta(days=settings.retention_days)
+    rows = await db.fetch_all(
+        connections.get("default"),
+        "SELECT p.id FROM person p WHERE p.created_at < ? AND NOT EXISTS ("
+        " SELECT 1 FROM registration r JOIN session s ON s.id = r.session_id"
+        " WHERE r.person_id = p.id AND s.ends_at >= ?) ORDER BY p.id LIMIT ?",
+        [cutoff, cutoff, BATCH * 5],
+    )
+    kept: set[int] = set()
+    for keep in KEEPERS:
+        kept |= await keep()
+    return [row["id"] for row in rows if row["id"] not in kept][:BATCH]
+
+
+async def purge_personal_data(settings: Settings, *, now: datetime | None = None) -> int:
+    """Anonymise the people past retention; how many."""
+    now = now or datetime.now(UTC)
+    purged = 0
+    for person_id in await people_past_retention(settings, now):
+        person = await Person.get_or_none(id=person_id)
+        if person is None:
+            continue
+        ids = [r.id for r in await Registration.filter(person_id=person_id).only("id")]
+        await anonymise(ids, person, settings, certificates_too=False, reason="retention")
+        purged += 1
+    return purged
+
+
+@periodic
+async def hourly_purge(settings: Settings) -> int:
+    if time.monotonic() - _last_run["at"] < EVERY_SECONDS:
+        return 0
+    _last_run["at"] = time.monotonic()
+    return await purge_personal_data(settings)
