@@ -160,15 +160,25 @@ INVITATION_SCHEMA: dict[str, Any] = {
 
 _SCAN = {
     "type": "object",
-    "required": ["token", "session_id", "scan_id"],
+    "required": ["session_id", "scan_id"],
+    "description": "A ticket (token), or a person checked in by name (registration_id).",
     "properties": {
         "token": {"type": "string", "description": "the text of the ticket's QR code"},
+        "registration_id": {
+            "type": "integer",
+            "description": "instead of a token: check this registration in by name",
+        },
         "session_id": {"type": "integer"},
         "scan_id": {
             "type": "string",
             "description": "made by the device; 8-64 of A-Z a-z 0-9 _ . : -",
         },
-        "scanned_at": {"type": "string", "format": "date-time"},
+        "scanned_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "when the phone read it; recorded as the arrival time if within "
+            "the last two days (offline queues)",
+        },
         "device_id": {"type": "string", "maxLength": 64},
     },
 }
