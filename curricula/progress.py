@@ -51,6 +51,11 @@ class MemberRow:
         return round(100 * self.done / total) if total else 0
 
     @property
+    def booked(self) -> Session | None:
+        """The first session this member holds a seat at that completes a module."""
+        return next((c.booked_session for c in self.cells.values() if c.booked_session), None)
+
+    @property
     def complete(self) -> bool:
         return bool(self.cells) and self.done == len(self.cells)
 

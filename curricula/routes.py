@@ -104,7 +104,7 @@ async def team(request: Request) -> Response:
     context = {
         "team": found,
         "matrix": matrix,
-        "Status": Status,
+        "invited": await services.invited(matrix),
         "candidates": await services.candidates(found),
         "values": values,
         "errors": errors,
@@ -171,7 +171,7 @@ async def member_action(request: Request) -> Response:
         context = {
             "team": found,
             "matrix": matrix,
-            "Status": Status,
+            "invited": await services.invited(matrix),
             "candidates": await services.candidates(found),
             "values": {},
             "errors": {},

@@ -25,6 +25,7 @@ from curricula.errors import (
     TeamNotFound,
 )
 from curricula.models import Curriculum, ManualCompletion, Module, Team, TeamMember
+from curricula.progress import Matrix
 from events.models import Session, SessionStatus, Topic
 from sala import audit
 from sala.config import Settings
@@ -375,6 +376,17 @@ async def unmark(team: Team, member: TeamMember, module_id: int, *, staff: Staff
 
 
 # ----------------------------------------------------------------------------- invitations
+
+
+async def invited(matrix: Matrix) -> set[tuple[str, int]]:
+    """(email, session id) of the personal invitations already sent for the members' next
+    sessions, so the page can say so instead of inviting twice by mistake."""
+    emails = [r.person.email for r in matrix.rows if r.person.email]
+    sessions = [r.next_session.id for r in matrix.rows if r.next_session]
+    rows = await Invitation.filter(email__in=emails, session_id__in=sessions).values(
+        "email", "session_id"
+    )
+    return {(row["email"], row["session_id"]) for row in rows}
 
 
 async def invite_member(
