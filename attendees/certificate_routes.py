@@ -29,6 +29,7 @@ from events.models import Topic
 from events.services import get_session_for_staff, list_topics
 from sala.csrf import read_form
 from sala.errors import NotFound, RateLimited, SalaError, ValidationFailed
+from sala.forms import parse_id
 from sala.models import Role
 from sala.permissions import public, staff_page
 from sala.templating import render
@@ -49,13 +50,25 @@ def _pdf(data: bytes, filename: str) -> Response:
 
 @public
 async def verify_start(request: Request) -> Response:
-    code = request.query_params.get("code", "").strip()
-    if code:
-        normalised = service.normalise_code(code) or code[:40]
-        return RedirectResponse(
-            str(request.url_for("certificate_verify", code=normalised).path), status_code=303
-        )
-    return render(request, "certificates/verify_start.html", {})
+    typed = request.query_params.get("code", "").strip()
+    if not typed:
+        return render(request, "certificates/verify_start.html", {})
+    code = service.normalise_code(typed)
+    if code is None:
+        return _unknown(request, typed)
+    return RedirectResponse(
+        str(request.url_for("certificate_verify", code=code).path), status_code=303
+    )
+
+
+def _unknown(request: Request, code: str) -> Response:
+    return render(
+        request,
+        "certificates/verify.html",
+        {"certificate": None, "code": code[:40]},
+        status_code=404,
+        headers={"x-robots-tag": "noindex"},
+    )
 
 
 @public
@@ -65,13 +78,7 @@ async def verify(request: Request) -> Response:
     try:
         certificate = await service.find_certificate(request.path_params["code"])
     except CertificateNotFound:
-        return render(
-            request,
-            "certificates/verify.html",
-            {"certificate": None, "code": request.path_params["code"][:40]},
-            status_code=404,
-            headers={"x-robots-tag": "noindex"},
-        )
+        return _unknown(request, request.path_params["code"])
     context: dict[str, Any] = {
         "certificate": certificate,
         "facts": await service.public_facts(certificate, request.app.state.settings),
@@ -127,19 +134,14 @@ async def session_certificates(request: Request) -> Response:
         action = form.get("action")
         try:
             if action in ("revoke", "reissue"):
-                raw_id = str(form.get("certificate_id", ""))
-                certificate_id = int(raw_id) if raw_id.isdigit() else 0
+                certificate_id = parse_id(form.get("certificate_id")) or 0
                 reason = str(form.get("reason", ""))
                 if action == "revoke":
                     await service.revoke_certificate(certificate_id, staff=staff, reason=reason)
                 else:
                     await service.reissue_certificate(certificate_id, staff=staff, reason=reason)
             else:
-                picked = [
-                    int(v)
-                    for v in form.getlist("registration_id")
-                    if isinstance(v, str) and v.isdigit()
-                ]
+                picked = [i for i in map(parse_id, form.getlist("registration_id")) if i]
                 await service.issue_certificates(
                     session.id,
                     staff=staff,

@@ -54,7 +54,7 @@ def normalise_phone(raw: str) -> str | None:
     elif not phone.startswith("+"):
         phone = "+855" + phone
     digits = phone[1:]
-    if not digits.isdigit() or not 8 <= len(digits) <= 15:
+    if not digits.isascii() or not digits.isdigit() or not 8 <= len(digits) <= 15:
         raise ValueError(raw)
     if digits.startswith("855") and not 11 <= len(digits) <= 12:
         raise ValueError(raw)

@@ -44,6 +44,7 @@ from events.services import get_session_for_staff, list_sessions_for_staff
 from sala.config import STATIC_DIR
 from sala.csrf import csrf_token, read_form
 from sala.errors import NotFound, SalaError, ValidationFailed
+from sala.forms import parse_id
 from sala.i18n import gettext
 from sala.models import Role
 from sala.permissions import public, staff_page
@@ -272,7 +273,7 @@ async def staff_invitations(request: Request) -> Response:
                 invitation = await invitation_service.invite_organisation(
                     session,
                     organisation=values.get("organisation", ""),
-                    seats=int(seats_text) if seats_text.isdigit() and len(seats_text) < 6 else -1,
+                    seats=parse_id(seats_text) or -1,
                     actor=request.state.user,
                 )
                 notice = {"created": 1, "code": invitation.code, "skipped": []}
@@ -384,6 +385,7 @@ def _scanner_strings() -> dict[str, str]:
         "queue": gettext("Waiting to send: {count}"),
         "synced": gettext("Sent {count} scans from this phone."),
         "sync_conflicts": gettext("{count} of them were already checked in on another phone."),
+        "sync_refused": gettext("{count} could not be read by the server and were dropped."),
         "login_again": gettext("Your login has expired. Log in again to send the waiting scans."),
         "forbidden": gettext("You are not a facilitator of this session."),
         "server_error": gettext("The server could not answer. Try again."),

@@ -27,6 +27,7 @@ from curricula.models import Curriculum, Module, Team, TeamMember
 from curricula.progress import Matrix, team_matrix
 from curricula.schemas import matrix_json
 from sala.errors import ValidationFailed
+from sala.forms import parse_id
 from sala.i18n import N_
 from sala.jsonapi import read_json_object
 from sala.models import Role
@@ -195,7 +196,7 @@ async def mark(request: Request) -> Response:
     done = await services.mark_done(
         team,
         member,
-        module_id if isinstance(module_id, int) else 0,
+        parse_id(module_id) or 0,
         completed_on=_text(payload, "completed_on"),
         note=_text(payload, "note"),
         staff=request.state.user,
@@ -220,7 +221,7 @@ async def invite(request: Request) -> Response:
     invitation = await services.invite_member(
         team,
         member,
-        session_id if isinstance(session_id, int) else 0,
+        parse_id(session_id) or 0,
         staff=request.state.user,
         settings=request.app.state.settings,
     )

@@ -28,6 +28,7 @@ from events.models import Audience, Session, SessionStatus
 from events.services import list_topics
 from sala.csrf import read_form
 from sala.errors import PermissionDenied, SalaError, ValidationFailed
+from sala.forms import parse_id
 from sala.i18n import gettext
 from sala.models import Role, StaffUser
 from sala.permissions import staff_page
@@ -85,8 +86,9 @@ async def team(request: Request) -> Response:
         form = await read_form(request)
         values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
         try:
-            if values.get("person_id", "").isdigit():
-                person = await services.candidate(found, int(values["person_id"]))
+            picked = parse_id(values.get("person_id"))
+            if picked is not None:
+                person = await services.candidate(found, picked)
             else:
                 contact = values.get("contact", "").strip()
                 is_email = "@" in contact
@@ -138,25 +140,24 @@ async def member_action(request: Request) -> Response:
     member = await services.get_member(found, request.path_params["member_id"])
     form = await read_form(request)
     action = str(form.get("action", ""))
-    module_id = str(form.get("module_id", ""))
+    module_id = parse_id(form.get("module_id"))
     try:
         if action == "mark":
             await services.mark_done(
                 found,
                 member,
-                int(module_id) if module_id.isdigit() else 0,
+                module_id or 0,
                 completed_on=str(form.get("completed_on", "")),
                 note=str(form.get("note", "")),
                 staff=staff,
             )
-        elif action == "unmark" and module_id.isdigit():
-            await services.unmark(found, member, int(module_id), staff=staff)
+        elif action == "unmark" and module_id is not None:
+            await services.unmark(found, member, module_id, staff=staff)
         elif action == "invite":
-            session_id = str(form.get("session_id", ""))
             await services.invite_member(
                 found,
                 member,
-                int(session_id) if session_id.isdigit() else 0,
+                parse_id(form.get("session_id")) or 0,
                 staff=staff,
                 settings=request.app.state.settings,
             )
@@ -256,10 +257,10 @@ async def curriculum(request: Request) -> Response:
             "topics": [str(v) for v in form.getlist("topics")],
             "prerequisites": [str(v) for v in form.getlist("prerequisites")],
         }
-        module_id = str(form.get("module_id", ""))
+        module_id = parse_id(form.get("module_id"))
         module = None
-        if module_id.isdigit():
-            module = await Module.get_or_none(id=int(module_id), curriculum_id=found.id)
+        if module_id is not None:
+            module = await Module.get_or_none(id=module_id, curriculum_id=found.id)
             if module is None:
                 raise CurriculumNotFound()
         try:

@@ -30,7 +30,7 @@ from events.models import Session, SessionStatus, Topic
 from sala import audit
 from sala.config import Settings
 from sala.errors import PermissionDenied, ValidationFailed
-from sala.forms import FieldReader
+from sala.forms import FieldReader, parse_id
 from sala.i18n import N_
 from sala.models import Role, StaffUser
 
@@ -140,7 +140,7 @@ async def save_module(
         raise ValidationFailed({"topics": N_("Pick at least one topic.")})
     siblings = await Module.filter(curriculum_id=curriculum.id).prefetch_related("prerequisites")
     by_id = {m.id: m for m in siblings}
-    wanted = {int(p) for p in values["prerequisites"] if p.isdigit()}
+    wanted = {parse_id(p) or 0 for p in values["prerequisites"]}
     if not wanted <= set(by_id) or (module is not None and module.id in wanted):
         raise (
             CyclicPrerequisites()

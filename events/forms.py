@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from events.models import MAX_CAPACITY, TITLE_MAX, Audience, Session, SessionStatus
 from sala.errors import ValidationFailed
-from sala.forms import FieldReader
+from sala.forms import FieldReader, parse_id
 from sala.i18n import N_
 
 DESCRIPTION_MAX = 20_000
@@ -134,8 +134,8 @@ def _read_ids(reader: FieldReader, name: str) -> tuple[int, ...]:
     items = value if isinstance(value, list | tuple) else [value]
     ids: list[int] = []
     for item in items:
-        if isinstance(item, str) and item.isdigit() and len(item) < 10:
-            item = int(item)
+        if isinstance(item, str):
+            item = parse_id(item) or item
         if isinstance(item, bool) or not isinstance(item, int):
             reader.fail(name, N_("Choose from the list."))
             return ()

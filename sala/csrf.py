@@ -39,11 +39,9 @@ async def read_form(request: Request, *, max_files: int = 0) -> FormData:
         raise ValidationFailed({}, N_("The form could not be read.")) from exc
     expected = request.session.get(_SESSION_KEY)
     submitted = form.get(CSRF_FIELD)
-    if (
-        not isinstance(expected, str)
-        or not isinstance(submitted, str)
-        or not hmac.compare_digest(expected, submitted)
-    ):
+    if not isinstance(expected, str) or not isinstance(submitted, str):
+        raise CsrfFailed()
+    if not hmac.compare_digest(expected.encode(), submitted.encode()):
         raise CsrfFailed()
     return form
 
@@ -59,5 +57,5 @@ def header_matches(request: Request) -> bool:
     return (
         isinstance(expected, str)
         and submitted is not None
-        and hmac.compare_digest(expected, submitted)
+        and hmac.compare_digest(expected.encode(), submitted.encode())
     )

@@ -18,6 +18,22 @@ from sala.i18n import N_
 
 Errors = dict[str, str]
 
+_WHOLE_NUMBER = re.compile(r"^-?[0-9]{1,11}$")  # ASCII digits: "²".isdigit() is True
+MAX_ID = 2**31 - 1
+
+
+def parse_id(raw: object) -> int | None:
+    """A database id from a form field or a JSON value; None for anything else (so a
+    forged ``"²"`` or a 30-digit number is a 4xx, not a crash in the database driver)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw if 1 <= raw <= MAX_ID else None
+    if isinstance(raw, str) and re.fullmatch(r"[0-9]{1,10}", raw.strip()):
+        value = int(raw)
+        return value if 1 <= value <= MAX_ID else None
+    return None
+
 
 # C0 and C1 controls, DEL and the Unicode line and paragraph separators; the second set
 # lets tab, LF and CR through, for multi-line fields.
@@ -62,7 +78,7 @@ class FieldReader:
         value = self.raw.get(name)
         if isinstance(value, str):
             value = value.strip()
-            if value.lstrip("-").isdigit() and len(value) < 12:
+            if _WHOLE_NUMBER.match(value):
                 value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(name, N_("Enter a whole number."))

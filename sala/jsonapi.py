@@ -31,7 +31,7 @@ class BodyTooLarge(SalaError):
 async def read_json_object(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
     """The body as a JSON object; with ``allow_empty``, no body at all reads as ``{}``."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
         raise BodyTooLarge()
     body = b""
     async for chunk in request.stream():

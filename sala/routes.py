@@ -59,7 +59,10 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     await read_form(request)
     log_out(request)
-    return RedirectResponse(request.url_for("staff:login").path, status_code=303)
+    response = RedirectResponse(request.url_for("staff:login").path, status_code=303)
+    # The scanner's copies of its pages go too; its queue of unsent scans stays (storage).
+    response.headers["clear-site-data"] = '"cache"'
+    return response
 
 
 @staff_page()

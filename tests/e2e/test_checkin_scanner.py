@@ -257,6 +257,19 @@ def test_search_by_name_and_undo(phone: Page, door: Door) -> None:
     expect(phone.locator("#result-title")).to_have_text(f"Check-in of {NAMES[2]} taken back.")
     assert not _server_ticket(door, third)["checked_in_at"]
 
+    # Offline, by name: queued on the phone like a scanned ticket, and sent when back online.
+    phone.context.set_offline(True)
+    expect(phone.locator("#network")).to_have_text("Offline")
+    phone.locator("#search").fill("")
+    phone.locator("#search").fill("vanna later")
+    row = phone.locator("#search-results li", has_text=NAMES[2])
+    row.get_by_role("button", name="Check in").click()
+    expect(phone.locator("#result-title")).to_have_text(f"Welcome, {NAMES[2]}")
+    expect(phone.locator("#queue")).to_have_attribute("data-count", "1")
+    phone.context.set_offline(False)
+    expect(phone.locator("#queue")).to_have_attribute("data-count", "0", timeout=20_000)
+    assert _server_ticket(door, third)["checked_in_at"], "the offline check-in by name was lost"
+
 
 def test_walk_in_is_registered_and_checked_in(phone: Page, door: Door) -> None:
     _open_scanner(phone, door)

@@ -12,6 +12,7 @@ const SYNC_EVERY_MS = 4000;
 const REFRESH_EVERY_MS = 20000;
 const SAME_CODE_PAUSE_MS = 1500;
 const SYNC_BATCH = 200;
+const LIST_KEPT_MS = 2 * 24 * 3600 * 1000; // other sessions' lists go after two days
 
 const $ = (id) => document.getElementById(id);
 const say = (text, values = {}) => text.replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
@@ -90,8 +91,13 @@ async function loadList() {
       if (status === 200 && data) {
         list = data;
         await store.putList(list);
-      } else if (status === 403 || status === 404) {
-        showResult("bad", T.forbidden, "");
+      } else if (status === 401 || status === 403 || status === 404) {
+        // Logged out or no longer this session's facilitator: the names stay hidden (the
+        // queue of scans is kept, to be sent after logging in again).
+        list = null;
+        if (status !== 401) await store.forgetList(SESSION_ID);
+        showResult("bad", status === 401 ? T.login_again : T.forbidden, "");
+        return;
       }
     } catch (error) {
       if (!(error instanceof Unreachable)) throw error;
@@ -295,19 +301,36 @@ async function renderQueue() {
   pill.textContent = say(T.queue, { count });
 }
 
+const forServer = ({ scan_id, session_id, token, registration_id, scanned_at, device_id }) =>
+  token ? { scan_id, session_id, token, scanned_at, device_id }
+    : { scan_id, session_id, registration_id, scanned_at, device_id };
+
 async function sync() {
   if (syncing || !navigator.onLine) return;
   syncing = true;
   try {
     let sent = 0;
     let conflicts = 0;
+    let refused = 0;
     for (;;) {
       const waiting = (await store.queued(SESSION_ID)).slice(0, SYNC_BATCH);
       if (waiting.length === 0) break;
-      const scans = waiting.map(({ scan_id, session_id, token, scanned_at, device_id }) => ({
-        scan_id, session_id, token, scanned_at, device_id,
-      }));
-      const { status, data } = await call("POST", config.urls.checkins, { scans });
+      let { status, data } = await call("POST", config.urls.checkins, { scans: waiting.map(forServer) });
+      if (status === 422 && waiting.length > 1) {
+        // One bad scan must not hold back the others: send them one by one.
+        const results = [];
+        for (const scan of waiting) {
+          const one = await call("POST", config.urls.checkins, { scans: [forServer(scan)] });
+          if (one.status === 200 && one.data) results.push(...one.data.results);
+          else if (one.status === 422) { await store.forget([scan.scan_id]); refused += 1; }
+          else { status = one.status; break; }
+        }
+        ({ status, data } = { status: results.length ? 200 : status, data: { results } });
+      } else if (status === 422) {
+        await store.forget([waiting[0].scan_id]);
+        refused += 1;
+        continue;
+      }
       if (status !== 200 || !data) break;
       for (const answer of data.results) {
         const local = waiting.find((s) => s.scan_id === answer.scan_id);
@@ -317,8 +340,10 @@ async function sync() {
       await store.forget(data.results.map((a) => a.scan_id));
       sent += data.results.length;
     }
-    if (sent > 0) {
-      const text = say(T.synced, { count: sent }) + (conflicts ? " " + say(T.sync_conflicts, { count: conflicts }) : "");
+    if (sent > 0 || refused > 0) {
+      let text = say(T.synced, { count: sent });
+      if (conflicts) text += " " + say(T.sync_conflicts, { count: conflicts });
+      if (refused) text += " " + say(T.sync_refused, { count: refused });
       $("camera-message").textContent = text;
       await loadList();
     }
@@ -587,6 +612,7 @@ if ("serviceWorker" in navigator) {
 }
 
 setOnline(navigator.onLine);
+await store.forgetOldLists(SESSION_ID, LIST_KEPT_MS);
 await loadList();
 await renderQueue();
 sync();

@@ -44,3 +44,14 @@ export const forget = (scanIds) =>
   run("queue", "readwrite", (s) => {
     for (const id of scanIds) s.delete(id);
   });
+export const forgetList = (sessionId) => run("lists", "readwrite", (s) => s.delete(sessionId));
+
+/** Drop the lists (names) of other sessions downloaded more than ``maxAgeMs`` ago. */
+export async function forgetOldLists(keepSessionId, maxAgeMs) {
+  const lists = await run("lists", "readonly", (s) => s.getAll());
+  const now = Date.now();
+  for (const list of lists || []) {
+    const age = now - Date.parse(list.generated_at || 0);
+    if (list.session_id !== keepSessionId && !(age < maxAgeMs)) await forgetList(list.session_id);
+  }
+}
