@@ -57,7 +57,8 @@ async def issue(request: Request) -> Response:
 @public
 async def verify(request: Request) -> Response:
     certificate = await service.find_certificate(request.path_params["code"])
-    facts = await service.public_facts(certificate, request.app.state.settings)
+    neutral = request.query_params.get("copy") == service.NEUTRAL_COPY
+    facts = await service.public_facts(certificate, request.app.state.settings, neutral=neutral)
     return JSONResponse(facts, headers={"cache-control": "no-store"})
 
 

@@ -32,16 +32,15 @@ from sala.errors import NotFound, RateLimited, SalaError, ValidationFailed
 from sala.forms import parse_id
 from sala.models import Role
 from sala.permissions import public, staff_page
+from sala.responses import PRIVATE_HEADERS
 from sala.templating import render
-
-PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
 
 
 def _pdf(data: bytes, filename: str) -> Response:
     return Response(
         data,
         media_type="application/pdf",
-        headers={**PRIVATE, "content-disposition": f'inline; filename="{filename}"'},
+        headers={**PRIVATE_HEADERS, "content-disposition": f'inline; filename="{filename}"'},
     )
 
 
@@ -59,6 +58,10 @@ async def verify_start(request: Request) -> Response:
     return RedirectResponse(
         str(request.url_for("certificate_verify", code=code).path), status_code=303
     )
+
+
+def _neutral(request: Request) -> bool:
+    return request.query_params.get("copy") == service.NEUTRAL_COPY
 
 
 def _unknown(request: Request, code: str) -> Response:
@@ -81,7 +84,9 @@ async def verify(request: Request) -> Response:
         return _unknown(request, request.path_params["code"])
     context: dict[str, Any] = {
         "certificate": certificate,
-        "facts": await service.public_facts(certificate, request.app.state.settings),
+        "facts": await service.public_facts(
+            certificate, request.app.state.settings, neutral=_neutral(request)
+        ),
         "checked_name": None,
         "matches": None,
         "error": None,
@@ -175,7 +180,11 @@ async def session_certificates(request: Request) -> Response:
         "done": request.query_params.get("done"),
     }
     return render(
-        request, "certificates/staff_session.html", context, status_code=status, headers=PRIVATE
+        request,
+        "certificates/staff_session.html",
+        context,
+        status_code=status,
+        headers=PRIVATE_HEADERS,
     )
 
 
@@ -188,7 +197,7 @@ async def session_progress(request: Request) -> Response:
     session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
     run = await service.latest_run(session)
     body = await service.run_progress(run) if run else {"total": 0, "done": 0, "finished": True}
-    return JSONResponse(body, headers=PRIVATE)
+    return JSONResponse(body, headers=PRIVATE_HEADERS)
 
 
 @staff_page(Role.ADMIN, Role.FACILITATOR)
@@ -246,7 +255,9 @@ async def design(request: Request) -> Response:
         "form_error": message,
         "saved": request.query_params.get("saved"),
     }
-    return render(request, "certificates/design.html", context, status_code=status, headers=PRIVATE)
+    return render(
+        request, "certificates/design.html", context, status_code=status, headers=PRIVATE_HEADERS
+    )
 
 
 async def _save_images(form: Any, staff: Any) -> None:
@@ -292,7 +303,7 @@ async def image(request: Request) -> Response:
     found = await service.get_image(request.path_params["name"])
     if found is None:
         raise NotFound()
-    return Response(found.data, media_type=found.content_type, headers=PRIVATE)
+    return Response(found.data, media_type=found.content_type, headers=PRIVATE_HEADERS)
 
 
 routes = [

@@ -32,10 +32,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from PIL import Image
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from attendees.certificate_pdf.page import CertificateContent, Signature, render_certificate
-from attendees.errors import CertificateNotFound, NoCheckIns
+from attendees.errors import (
+    CertificateHolderGone,
+    CertificateNotFound,
+    CertificateReplaced,
+    NoCheckIns,
+)
 from attendees.models import (
     Certificate,
     CertificateImage,
@@ -52,10 +58,10 @@ from events.models import Session, Topic
 from events.services import get_session_for_staff
 from sala import audit, db, mail
 from sala.config import Settings
-from sala.errors import ValidationFailed
+from sala.errors import PermissionDenied, ValidationFailed
 from sala.forms import FieldReader
 from sala.i18n import N_, current_language, format_date
-from sala.models import StaffUser
+from sala.models import Role, StaffUser
 
 log = logging.getLogger("sala.certificates")
 
@@ -362,14 +368,20 @@ async def certificate_content(
         organisation_km=organisation,
         organisation_en=organisation,
         code=certificate.code,
-        verification_url=verification_url(certificate, settings),
+        verification_url=verification_url(certificate, settings, neutral=neutral),
         logo=images.get("logo"),
         signatures=signatures,
     )
 
 
-def verification_url(certificate: Certificate, settings: Settings) -> str:
-    return f"{settings.base_url}/verify/{certificate.code}"
+NEUTRAL_COPY = "neutral"
+
+
+def verification_url(certificate: Certificate, settings: Settings, *, neutral: bool = False) -> str:
+    """The certificate's page. The neutral copy's link asks that page for the neutral
+    title too, so an employer who follows it does not read the training's real topic."""
+    url = f"{settings.base_url}/verify/{certificate.code}"
+    return f"{url}?copy={NEUTRAL_COPY}" if neutral else url
 
 
 # ----------------------------------------------------------------------------- revoking
@@ -384,10 +396,17 @@ def _reason(raw: str) -> str:
 
 
 async def certificate_for_staff(staff: StaffUser, certificate_id: int) -> Certificate:
+    """The certificate, if this staff member may manage it: admins all; a session's
+    facilitators its certificates of attendance."""
     certificate = await Certificate.get_or_none(id=certificate_id)
-    if certificate is None or certificate.session_id is None:  # type: ignore[attr-defined]
+    if certificate is None:
         raise CertificateNotFound()
-    await get_session_for_staff(staff, certificate.session_id)  # type: ignore[attr-defined]
+    session_id: int | None = certificate.session_id  # type: ignore[attr-defined]
+    if session_id is None:  # a curriculum certificate: admins only
+        if staff.role != Role.ADMIN:
+            raise PermissionDenied()
+        return certificate
+    await get_session_for_staff(staff, session_id)
     return certificate
 
 
@@ -408,42 +427,61 @@ async def _revoke(certificate: Certificate, *, staff: StaffUser, reason: str) ->
     certificate.revoked_reason = reason
     certificate.revoked_by = staff
     certificate.valid_for_registration = None
+    certificate.valid_for_curriculum = None
     await certificate.save(
         update_fields=[
-            "status", "revoked_at", "revoked_reason", "revoked_by_id", "valid_for_registration"
+            "status", "revoked_at", "revoked_reason", "revoked_by_id",
+            "valid_for_registration", "valid_for_curriculum",
         ]
     )  # fmt: skip
     await audit.record(staff, "certificate.revoke", certificate, {"reason": reason})
 
 
 async def reissue_certificate(certificate_id: int, *, staff: StaffUser, reason: str) -> Certificate:
-    """A new certificate with a new code in place of this one, which is revoked."""
+    """A new certificate with a new code in place of this one, which is revoked.
+
+    Once only: a certificate already replaced (a second click, two staff at once) is a 409,
+    and so is one whose holder deleted their data.
+    """
     reason = _reason(reason)
-    old = await certificate_for_staff(staff, certificate_id)
-    registration_id: int | None = old.registration_id  # type: ignore[attr-defined]
-    registration = await Registration.get_or_none(id=registration_id, anonymised_at=None)
-    async with in_transaction():
-        if old.status == CertificateStatus.VALID:
-            await _revoke(old, staff=staff, reason=reason)
-        new = await Certificate.create(
-            code=new_code(),
-            registration_id=old.registration_id,  # type: ignore[attr-defined]
-            session_id=old.session_id,  # type: ignore[attr-defined]
-            valid_for_registration=registration.id if registration else None,
-            holder_name=registration.chosen_name if registration else old.holder_name,
-            language=registration.language if registration else old.language,
-            title_km=old.title_km,
-            title_en=old.title_en,
-            topic_code=old.topic_code,
-            starts_at=old.starts_at,
-            ends_at=old.ends_at,
-            timezone=old.timezone,
-            place=old.place,
-            issued_by=staff,
-        )
-        old.replaced_by = new
-        await old.save(update_fields=["replaced_by_id"])
-        await audit.record(staff, "certificate.reissue", new, {"replaces": old.code})
+    await certificate_for_staff(staff, certificate_id)
+    try:
+        async with in_transaction() as connection:
+            await db.lock_row(connection, "certificate", certificate_id)
+            old = await Certificate.get(id=certificate_id)
+            if old.replaced_by_id is not None:  # type: ignore[attr-defined]
+                raise CertificateReplaced()
+            if not old.holder_name:
+                raise CertificateHolderGone()
+            registration_id: int | None = old.registration_id  # type: ignore[attr-defined]
+            registration = await Registration.get_or_none(id=registration_id, anonymised_at=None)
+            curriculum_key_held = old.valid_for_curriculum
+            if old.status == CertificateStatus.VALID:
+                await _revoke(old, staff=staff, reason=reason)
+            new = await Certificate.create(
+                code=new_code(),
+                kind=old.kind,
+                person_id=old.person_id,  # type: ignore[attr-defined]
+                registration_id=registration_id,
+                session_id=old.session_id,  # type: ignore[attr-defined]
+                valid_for_registration=registration.id if registration else None,
+                valid_for_curriculum=curriculum_key_held,
+                holder_name=registration.chosen_name if registration else old.holder_name,
+                language=registration.language if registration else old.language,
+                title_km=old.title_km,
+                title_en=old.title_en,
+                topic_code=old.topic_code,
+                starts_at=old.starts_at,
+                ends_at=old.ends_at,
+                timezone=old.timezone,
+                place=old.place,
+                issued_by=staff,
+            )
+            old.replaced_by = new
+            await old.save(update_fields=["replaced_by_id"])
+            await audit.record(staff, "certificate.reissue", new, {"replaces": old.code})
+    except IntegrityError as exc:  # another reissue won the race
+        raise CertificateReplaced() from exc
     return new
 
 
@@ -477,19 +515,33 @@ def training_title(certificate: Certificate, language: str) -> str:
     return certificate.title_en or certificate.title_km
 
 
-async def public_facts(certificate: Certificate, settings: Settings) -> dict[str, object]:
-    """What anyone with the code may know: never the holder's name."""
+async def public_facts(
+    certificate: Certificate, settings: Settings, *, neutral: bool = False
+) -> dict[str, object]:
+    """What anyone with the code may know: never the holder's name. For the neutral copy,
+    the neutral title and no topic, as printed on it."""
     topic = await Topic.get_or_none(code=certificate.topic_code)
+    training = {
+        "title_km": certificate.title_km or certificate.title_en,
+        "title_en": certificate.title_en or certificate.title_km,
+        "topic": certificate.topic_code,
+        "topic_name_km": topic.name_km if topic else "",
+        "topic_name_en": topic.name_en if topic else "",
+    }
+    if neutral:
+        curriculum = certificate.kind == CertificateKind.CURRICULUM
+        wording = CURRICULUM_WORDING if curriculum else await wording_for(certificate.topic_code)
+        training = {
+            "title_km": wording["neutral_title_km"],
+            "title_en": wording["neutral_title_en"],
+            "topic": "",
+            "topic_name_km": "",
+            "topic_name_en": "",
+        }
     return {
         "code": certificate.code,
         "status": certificate.status.value,
-        "training": {
-            "title_km": certificate.title_km or certificate.title_en,
-            "title_en": certificate.title_en or certificate.title_km,
-            "topic": certificate.topic_code,
-            "topic_name_km": topic.name_km if topic else "",
-            "topic_name_en": topic.name_en if topic else "",
-        },
+        "training": training,
         "starts_at": certificate.starts_at.isoformat(),
         "ends_at": certificate.ends_at.isoformat(),
         "dates": _dates(certificate, current_language.get()),
@@ -502,15 +554,6 @@ async def public_facts(certificate: Certificate, settings: Settings) -> dict[str
 async def holder_certificate(registration: Registration) -> Certificate | None:
     """The holder's valid certificate for this registration, if any."""
     return await Certificate.get_or_none(valid_for_registration=registration.id)
-
-
-async def rename_holder(registration: Registration, settings: Settings) -> None:
-    """The holder corrected their name: their valid certificate says it from now on."""
-    certificate = await holder_certificate(registration)
-    if certificate is not None and certificate.holder_name != registration.chosen_name:
-        certificate.holder_name = registration.chosen_name
-        await certificate.save(update_fields=["holder_name"])
-        forget_pdf(certificate, settings)
 
 
 # ----------------------------------------------------------------------------- the design
@@ -653,10 +696,32 @@ async def issue_curriculum_certificate(
 ) -> Certificate:
     """The certificate of a whole curriculum; one valid per person and curriculum (issuing
     again returns the one they hold). Made and emailed by the worker, like the others."""
-    key = f"{curriculum_code}:{person.id}"
+    key = curriculum_key(curriculum_code, person.id)
     held = await Certificate.get_or_none(valid_for_curriculum=key)
     if held is not None:
         return held
+    try:
+        return await _create_curriculum_certificate(
+            person, key, title_km, title_en, first_day, last_day, staff
+        )
+    except IntegrityError:  # the same certificate issued at the same moment: that one
+        return await Certificate.get(valid_for_curriculum=key)
+
+
+def curriculum_key(curriculum_code: str, person_id: int) -> str:
+    return f"{curriculum_code}:{person_id}"
+
+
+async def _create_curriculum_certificate(
+    person: Person,
+    key: str,
+    title_km: str,
+    title_en: str,
+    first_day: datetime,
+    last_day: datetime,
+    staff: StaffUser,
+) -> Certificate:
+    curriculum_code = key.split(":")[0]
     async with in_transaction():
         certificate = await Certificate.create(
             code=new_code(),

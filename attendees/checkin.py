@@ -150,7 +150,13 @@ def _scan_steps(
         [scan.scan_id, scan.session_id, staff.id, scan.device_id, scan.scanned_at, now],
     )
     if recorded is None:  # this scan was decided before: the same answer again
-        stored = yield db.Query("SELECT answer FROM checkin_scan WHERE scan_id = ?", [scan.scan_id])
+        stored = yield db.Query(
+            "SELECT session_id, result, answer FROM checkin_scan WHERE scan_id = ?", [scan.scan_id]
+        )
+        if stored["session_id"] != scan.session_id:  # a scan_id can't change sessions
+            return ScanAnswer(scan.scan_id, ScanResult.INVALID)
+        if not stored["answer"]:  # the person has since deleted their data
+            return ScanAnswer(scan.scan_id, stored["result"])
         return ScanAnswer(**json.loads(stored["answer"]))
     if scan.registration_id is not None:
         claims = yield from _claims_by_name(scan)

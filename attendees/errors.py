@@ -76,3 +76,13 @@ class NoCheckIns(Conflict):
 class CertificateNotFound(NotFound):
     code = "certificate_not_found"
     message = N_("There is no certificate with this code. Check the code and try again.")
+
+
+class CertificateReplaced(Conflict):
+    code = "certificate_replaced"
+    message = N_("This certificate has already been replaced by a newer one.")
+
+
+class CertificateHolderGone(Conflict):
+    code = "certificate_holder_gone"
+    message = N_("The holder deleted their data: there is nobody to give a new certificate to.")

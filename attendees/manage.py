@@ -16,6 +16,8 @@ from attendees.errors import RegistrationNotFound
 from attendees.models import (
     Certificate,
     CertificateStatus,
+    CheckinScan,
+    Invitation,
     Person,
     Registration,
     RegistrationStatus,
@@ -182,6 +184,10 @@ async def anonymise(
             manage_key="",
             anonymised_at=datetime.now(UTC),
         )
+        # The door's log keeps what happened, not who: the stored answers named the person.
+        await CheckinScan.filter(registration_id__in=ids).update(answer="")
+        if person is not None and person.email:
+            await Invitation.filter(email=person.email).update(email="")
         if certificates_too:
             theirs = Q(registration_id__in=ids)
             if person is not None:

@@ -38,19 +38,27 @@ def keeper(function: Keeper) -> Keeper:
 
 
 async def people_past_retention(settings: Settings, now: datetime) -> list[int]:
-    """People none of whose sessions ended within the retention period (at most BATCH)."""
+    """People none of whose sessions ended within the retention period (at most BATCH),
+    leaving out those a keeper keeps — page by page, so kept people never block the rest."""
     cutoff = now - timedelta(days=settings.retention_days)
-    rows = await db.fetch_all(
-        connections.get("default"),
-        "SELECT p.id FROM person p WHERE p.created_at < ? AND NOT EXISTS ("
-        " SELECT 1 FROM registration r JOIN session s ON s.id = r.session_id"
-        " WHERE r.person_id = p.id AND s.ends_at >= ?) ORDER BY p.id LIMIT ?",
-        [cutoff, cutoff, BATCH * 5],
-    )
     kept: set[int] = set()
     for keep in KEEPERS:
         kept |= await keep()
-    return [row["id"] for row in rows if row["id"] not in kept][:BATCH]
+    found: list[int] = []
+    after = 0
+    while len(found) < BATCH:
+        rows = await db.fetch_all(
+            connections.get("default"),
+            "SELECT p.id FROM person p WHERE p.id > ? AND p.created_at < ? AND NOT EXISTS ("
+            " SELECT 1 FROM registration r JOIN session s ON s.id = r.session_id"
+            " WHERE r.person_id = p.id AND s.ends_at >= ?) ORDER BY p.id LIMIT ?",
+            [after, cutoff, cutoff, BATCH * 5],
+        )
+        if not rows:
+            break
+        found += [row["id"] for row in rows if row["id"] not in kept]
+        after = rows[-1]["id"]
+    return found[:BATCH]
 
 
 async def purge_personal_data(settings: Settings, *, now: datetime | None = None) -> int:

@@ -20,9 +20,7 @@ The registration form itself is on the public session page (``events/routes.py``
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from functools import cache
 from typing import Any
@@ -49,9 +47,9 @@ from sala.i18n import gettext
 from sala.models import Role
 from sala.permissions import public, staff_page
 from sala.qrcodes import qr_png
+from sala.responses import PRIVATE_HEADERS
+from sala.spreadsheets import csv_response
 from sala.templating import render, templates
-
-PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
 
 # ----------------------------------------------------------------------------- the person
 
@@ -77,7 +75,7 @@ async def registration_page(request: Request) -> Response:
         "errors": {},
         "certificate": await holder_certificate(registration),
     }
-    return render(request, "attendees/manage.html", context, headers=PRIVATE)
+    return render(request, "attendees/manage.html", context, headers=PRIVATE_HEADERS)
 
 
 @public
@@ -88,7 +86,7 @@ async def ticket_png(request: Request) -> Response:
     token = ticket_for(registration, request.app.state.settings.data_dir)
     # 45 modules (version 5 and the quiet zone) of 7 px: 315 px, shown at its own size, so
     # every module stays the same width on a 360 px phone.
-    return Response(qr_png(token, box_size=7), media_type="image/png", headers=PRIVATE)
+    return Response(qr_png(token, box_size=7), media_type="image/png", headers=PRIVATE_HEADERS)
 
 
 @public
@@ -102,7 +100,7 @@ async def cancel_own(request: Request) -> Response:
         request,
         "attendees/confirm_cancel.html",
         {"registration": registration, "session": registration.session},
-        headers=PRIVATE,
+        headers=PRIVATE_HEADERS,
     )
 
 
@@ -123,7 +121,9 @@ async def rename(request: Request) -> Response:
             "errors": exc.translated_errors(),
             "certificate": await holder_certificate(registration),
         }
-        return render(request, "attendees/manage.html", context, status_code=422, headers=PRIVATE)
+        return render(
+            request, "attendees/manage.html", context, status_code=422, headers=PRIVATE_HEADERS
+        )
     return RedirectResponse(_manage_path(request) + "?renamed=1", status_code=303)
 
 
@@ -134,7 +134,10 @@ async def my_data(request: Request) -> Response:
     return Response(
         body,
         media_type="application/json",
-        headers={**PRIVATE, "content-disposition": 'attachment; filename="my-sala-data.json"'},
+        headers={
+            **PRIVATE_HEADERS,
+            "content-disposition": 'attachment; filename="my-sala-data.json"',
+        },
     )
 
 
@@ -144,12 +147,12 @@ async def delete_my_data(request: Request) -> Response:
     if request.method == "POST":
         await read_form(request)
         await manage.delete_personal_data(registration, request.app.state.settings)
-        return render(request, "attendees/deleted.html", {}, headers=PRIVATE)
+        return render(request, "attendees/deleted.html", {}, headers=PRIVATE_HEADERS)
     return render(
         request,
         "attendees/confirm_delete.html",
         {"registration": registration, "session": registration.session},
-        headers=PRIVATE,
+        headers=PRIVATE_HEADERS,
     )
 
 
@@ -191,7 +194,11 @@ async def staff_registrations(request: Request) -> Response:
         "sectors": list(Sector),
     }
     return render(
-        request, "attendees/staff_registrations.html", context, status_code=status, headers=PRIVATE
+        request,
+        "attendees/staff_registrations.html",
+        context,
+        status_code=status,
+        headers=PRIVATE_HEADERS,
     )
 
 
@@ -199,46 +206,33 @@ async def staff_registrations(request: Request) -> Response:
 async def staff_registrations_csv(request: Request) -> Response:
     session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
     session_roster = await roster(session)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        ["id", "status", "waitlist_position", "chosen_name", "pronouns", "email", "phone",
-         "sector", "organisation", "language", "accessibility_needs", "registered_at"]
-    )  # fmt: skip
+    header: list[object] = [
+        "id", "status", "waitlist_position", "chosen_name", "pronouns", "email", "phone",
+        "sector", "organisation", "language", "accessibility_needs", "registered_at",
+    ]  # fmt: skip
     rows: list[tuple[Registration, int | None]] = [(r, None) for r in session_roster.confirmed]
     rows += [(r, i + 1) for i, r in enumerate(session_roster.waitlisted)]
     rows += [(r, None) for r in session_roster.cancelled]
+    lines: list[list[object]] = [header]
     for registration, position in rows:
         person = registration.person
-        writer.writerow(
+        lines.append(
             [
                 registration.id,
                 registration.status.value,
                 position or "",
-                _csv_safe(registration.chosen_name),
-                _csv_safe(registration.pronouns),
-                _csv_safe(person.email or "") if person else "",
-                _csv_safe(person.phone or "") if person else "",
+                registration.chosen_name,
+                registration.pronouns,
+                (person.email or "") if person else "",
+                (person.phone or "") if person else "",
                 registration.sector.value,
-                _csv_safe(registration.organisation),
+                registration.organisation,
                 registration.language,
-                _csv_safe(registration.accessibility_needs),
+                registration.accessibility_needs,
                 registration.created_at.isoformat(),
             ]
         )
-    return Response(
-        "\ufeff" + buffer.getvalue(),  # a BOM, so spreadsheet apps read Khmer as UTF-8
-        media_type="text/csv; charset=utf-8",
-        headers={
-            **PRIVATE,
-            "content-disposition": f'attachment; filename="session-{session.id}-registrations.csv"',
-        },
-    )
-
-
-def _csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas typed into a field (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return csv_response(lines, filename=f"session-{session.id}-registrations.csv")
 
 
 @staff_page()
@@ -300,7 +294,11 @@ async def staff_invitations(request: Request) -> Response:
         "notice": notice,
     }
     return render(
-        request, "attendees/staff_invitations.html", context, status_code=status, headers=PRIVATE
+        request,
+        "attendees/staff_invitations.html",
+        context,
+        status_code=status,
+        headers=PRIVATE_HEADERS,
     )
 
 
@@ -362,7 +360,7 @@ async def scanner(request: Request) -> Response:
         request,
         "attendees/checkin.html",
         {"session": session, "config": config},
-        headers=PRIVATE,
+        headers=PRIVATE_HEADERS,
     )
 
 

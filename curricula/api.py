@@ -231,6 +231,17 @@ async def invite(request: Request) -> Response:
 
 
 @staff_api(*LEADERS)
+async def curriculum_certificate(request: Request) -> Response:
+    team = await _team(request)
+    member = await services.get_member(team, request.path_params["member_id"])
+    certificate = await services.curriculum_certificate(team, member, staff=request.state.user)
+    return JSONResponse(
+        {"code": certificate.code, "member_id": member.id, "status": certificate.status.value},
+        status_code=201,
+    )
+
+
+@staff_api(*LEADERS)
 async def progress(request: Request) -> Response:
     matrix: Matrix = await team_matrix(await _team(request))
     return JSONResponse(matrix_json(matrix))
@@ -279,6 +290,12 @@ routes = [
         invite,
         methods=["POST"],
         name="api:member_invite",
+    ),
+    Route(
+        "/api/v1/teams/{team_id:int}/members/{member_id:int}/certificate",
+        curriculum_certificate,
+        methods=["POST"],
+        name="api:member_certificate",
     ),
     Route("/api/v1/teams/{team_id:int}/progress", progress, name="api:team_progress"),
 ]
@@ -377,6 +394,16 @@ openapi_paths: dict[str, dict[str, Any]] = {
             status=201,
             staff=True,
             errors=(404,),
+            parameters=[_TEAM, _MEMBER],
+        )
+    },
+    "/api/v1/teams/{team_id}/members/{member_id}/certificate": {
+        "post": operation(
+            "The curriculum certificate of a member who completed every module (once)",
+            response={"type": "object"},
+            status=201,
+            staff=True,
+            errors=(404, 409),
             parameters=[_TEAM, _MEMBER],
         )
     },

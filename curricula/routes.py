@@ -10,8 +10,6 @@ staff    /staff/teams                              teams (admin: all, and new; l
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +17,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from attendees.certificates import issue_curriculum_certificate
 from curricula import services
-from curricula.errors import CurriculumNotComplete, CurriculumNotFound, PersonUnknown
+from curricula.errors import CurriculumNotFound, PersonUnknown
 from curricula.models import Module, Team
-from curricula.progress import MemberRow, Status, team_matrix
+from curricula.progress import Status, team_matrix
 from events.models import Audience, Session, SessionStatus
 from events.services import list_topics
 from sala.csrf import read_form
@@ -32,9 +29,10 @@ from sala.forms import parse_id
 from sala.i18n import gettext
 from sala.models import Role, StaffUser
 from sala.permissions import staff_page
+from sala.responses import PRIVATE_HEADERS
+from sala.spreadsheets import csv_response
 from sala.templating import render
 
-PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
 LEADERS = (Role.ADMIN, Role.TEAM_LEADER)
 
 
@@ -67,7 +65,9 @@ async def teams(request: Request) -> Response:
         "values": values,
         "errors": errors,
     }
-    return render(request, "curricula/teams.html", context, status_code=status, headers=PRIVATE)
+    return render(
+        request, "curricula/teams.html", context, status_code=status, headers=PRIVATE_HEADERS
+    )
 
 
 def _team_path(request: Request, team: Team) -> str:
@@ -116,7 +116,9 @@ async def team(request: Request) -> Response:
         "form_error": None,
         "error_details": {},
     }
-    return render(request, "curricula/team.html", context, status_code=status, headers=PRIVATE)
+    return render(
+        request, "curricula/team.html", context, status_code=status, headers=PRIVATE_HEADERS
+    )
 
 
 async def _open_sessions() -> list[Session]:
@@ -164,7 +166,7 @@ async def member_action(request: Request) -> Response:
         elif action == "remove":
             await services.remove_member(found, member.id, staff=staff)
         elif action == "certificate":
-            await _curriculum_certificate(found, member.id, staff)
+            await services.curriculum_certificate(found, member, staff=staff)
         else:
             raise ValidationFailed({})
     except SalaError as exc:
@@ -183,26 +185,13 @@ async def member_action(request: Request) -> Response:
             "done": None,
         }
         return render(
-            request, "curricula/team.html", context, status_code=exc.status_code, headers=PRIVATE
+            request,
+            "curricula/team.html",
+            context,
+            status_code=exc.status_code,
+            headers=PRIVATE_HEADERS,
         )
     return RedirectResponse(_team_path(request, found) + f"?done={action}", status_code=303)
-
-
-async def _curriculum_certificate(team: Team, member_id: int, staff: StaffUser) -> None:
-    matrix = await team_matrix(team)
-    row: MemberRow | None = next((r for r in matrix.rows if r.member.id == member_id), None)
-    if row is None or not row.complete:
-        raise CurriculumNotComplete()
-    moments = [c.completed_at for c in row.cells.values() if c.completed_at is not None]
-    await issue_curriculum_certificate(
-        row.person,
-        curriculum_code=matrix.curriculum.code,
-        title_km=matrix.curriculum.name_km,
-        title_en=matrix.curriculum.name_en,
-        first_day=min(moments),
-        last_day=max(moments),
-        staff=staff,
-    )
 
 
 @staff_page(*LEADERS)
@@ -215,30 +204,18 @@ async def progress_csv(request: Request) -> Response:
         Status.NOT_STARTED: gettext("not started"),
         Status.BLOCKED: gettext("blocked"),
     }
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([gettext("Name"), *[m.name for m in matrix.modules], gettext("Done (%)")])
+    lines: list[list[object]] = [
+        [gettext("Name"), *[m.name for m in matrix.modules], gettext("Done (%)")]
+    ]
     for row in matrix.rows:
         cells = []
         for module in matrix.modules:
             cell = row.cells[module.id]
             when = cell.completed_at.date().isoformat() if cell.completed_at else ""
             cells.append(f"{names[cell.status]} {when}".strip())
-        writer.writerow([_csv_safe(row.person.chosen_name), *cells, row.percent])
-    writer.writerow(
-        [gettext("Done (%)"), *[matrix.module_percent[m.id] for m in matrix.modules], ""]
-    )
-    filename = f"team-{found.id}-progress.csv"
-    return Response(
-        "\ufeff" + out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={**PRIVATE, "content-disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-def _csv_safe(value: str) -> str:
-    """Spreadsheets run cells that start with = + - @: a name must never be a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+        lines.append([row.person.chosen_name, *cells, row.percent])
+    lines.append([gettext("Done (%)"), *[matrix.module_percent[m.id] for m in matrix.modules], ""])
+    return csv_response(lines, filename=f"team-{found.id}-progress.csv")
 
 
 @staff_page(Role.ADMIN)
@@ -289,7 +266,7 @@ async def curriculum(request: Request) -> Response:
         "saved": request.query_params.get("saved"),
     }
     return render(
-        request, "curricula/curriculum.html", context, status_code=status, headers=PRIVATE
+        request, "curricula/curriculum.html", context, status_code=status, headers=PRIVATE_HEADERS
     )
 
 

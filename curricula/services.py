@@ -13,11 +13,13 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from attendees.certificates import issue_curriculum_certificate
 from attendees.forms import normalise_email, normalise_phone
 from attendees.invitations import invite_person
-from attendees.models import Invitation, Person, Registration, RegistrationStatus
+from attendees.models import Certificate, Invitation, Person, Registration, RegistrationStatus
 from attendees.retention import keeper
 from curricula.errors import (
+    CurriculumNotComplete,
     CurriculumNotFound,
     CyclicPrerequisites,
     ModuleHasProgress,
@@ -25,8 +27,8 @@ from curricula.errors import (
     TeamNotFound,
 )
 from curricula.models import Curriculum, ManualCompletion, Module, Team, TeamMember
-from curricula.progress import Matrix
-from events.models import Session, SessionStatus, Topic
+from curricula.progress import Matrix, team_matrix
+from events.models import Audience, Session, SessionStatus, Topic
 from sala import audit
 from sala.config import Settings
 from sala.errors import PermissionDenied, ValidationFailed
@@ -404,8 +406,44 @@ async def invite_member(
     )
     if session is None:
         raise ValidationFailed({"session": N_("This session is not open any more.")})
+    # A team leader invites to the curriculum's own trainings, public ones; admins to any.
+    curriculum_id: int = team.curriculum_id  # type: ignore[attr-defined]
+    topic_ids = await Module.filter(curriculum_id=curriculum_id, archived_at=None).values_list(
+        "topics__id", flat=True
+    )
+    if staff.role != Role.ADMIN and (
+        session.topic_id not in set(topic_ids)  # type: ignore[attr-defined]
+        or session.audience != Audience.PUBLIC
+    ):
+        raise ValidationFailed(
+            {"session": N_("Invite team members to a public session of their curriculum.")}
+        )
     return await invite_person(
         session, email=person.email, actor=staff, settings=settings, language=person.language
+    )
+
+
+# ----------------------------------------------------------------------------- completion
+
+
+async def curriculum_certificate(
+    team: Team, member: TeamMember, *, staff: StaffUser
+) -> Certificate:
+    """The curriculum certificate of a member who completed every module (once per person:
+    asking again gives the one they hold). Made and emailed by the certificate worker."""
+    matrix = await team_matrix(team)
+    row = next((r for r in matrix.rows if r.member.id == member.id), None)
+    if row is None or not row.complete:
+        raise CurriculumNotComplete()
+    moments = [c.completed_at for c in row.cells.values() if c.completed_at is not None]
+    return await issue_curriculum_certificate(
+        row.person,
+        curriculum_code=matrix.curriculum.code,
+        title_km=matrix.curriculum.name_km,
+        title_en=matrix.curriculum.name_en,
+        first_day=min(moments),
+        last_day=max(moments),
+        staff=staff,
     )
 
 

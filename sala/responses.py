@@ -14,6 +14,9 @@ from sala.templating import render
 
 log = logging.getLogger("sala")
 
+# For pages and files with personal data: never stored by a cache, never indexed.
+PRIVATE_HEADERS = {"cache-control": "no-store", "x-robots-tag": "noindex"}
+
 _HTTP_MESSAGES = {
     404: N_("We could not find this page."),
     405: N_("This action is not allowed here."),

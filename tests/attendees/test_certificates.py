@@ -247,6 +247,16 @@ async def test_holder_downloads_from_the_manage_page_also_with_a_neutral_title(
     assert usual.status_code == 200 and "SOGIE basics" in _text(usual.content)
     neutral = _text((await client.get(f"{manage}/certificate.pdf?neutral=1")).content)
     assert "Human rights training" in neutral and "SOGIE" not in neutral and "Sokha" in neutral
+    # Its link leads an employer to the neutral title too, not the training's topic.
+    code = (await Certificate.get(registration_id=people["Sokha"].id)).code
+    assert f"/verify/{code}?copy=neutral" in neutral.replace("\n", "")
+    page = await client.get(f"/verify/{code}?copy=neutral")
+    main = page.text.split("<main", 1)[1].split("</main>", 1)[0]
+    assert "Human rights training" in main and "SOGIE" not in main
+    assert "SOGIE" not in page.text.split("</head>", 1)[0]  # nor in the page's description
+    facts = (await client.get(f"/api/v1/certificates/{code}?copy=neutral")).json()
+    assert facts["training"]["title_en"] == "Human rights training"
+    assert facts["training"]["topic"] == ""
 
     # A name correction carries over to the certificate.
     form = {"chosen_name": "Sokha Chan", "csrf_token": csrf_from(page.text)}
@@ -367,3 +377,22 @@ async def test_admin_sets_wording_logo_and_signatures_with_clear_refusals(
     async with new_client() as other:
         await log_in(other, await make_staff(Role.FACILITATOR))
         assert (await other.get("/staff/certificates/design")).status_code == 403
+
+
+async def test_reissuing_twice_is_a_conflict_not_a_crash(
+    client: httpx.AsyncClient, settings: Settings, training: dict[str, Any]
+) -> None:
+    session, headers, people = training["session"], training["headers"], training["people"]
+    await _check_in(client, people["Sokha"], headers, settings)
+    url = f"/api/v1/sessions/{session.id}/certificates"
+    code = (await client.post(url, headers=headers)).json()[0]["code"]
+    reason = {"reason": "typo"}
+    first = await client.post(f"/api/v1/certificates/{code}/reissue", json=reason, headers=headers)
+    assert first.status_code == 201
+    second = await client.post(f"/api/v1/certificates/{code}/reissue", json=reason, headers=headers)
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "certificate_replaced"
+    valid = await Certificate.filter(
+        registration_id=people["Sokha"].id, status=CertificateStatus.VALID
+    ).count()
+    assert valid == 1

@@ -87,3 +87,29 @@ async def test_offline_scan_records_when_the_person_came_in(
     assert early.checked_in_at == an_hour_ago
     liar = await Registration.get(id=people[1].id)
     assert liar.checked_in_at is not None and liar.checked_in_at < next_year - timedelta(days=300)
+
+
+async def test_a_scan_id_replayed_for_another_session_tells_nothing(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    facilitator = await make_staff(Role.FACILITATOR)
+    session = await make_session(facilitators=(facilitator,))
+    other = await make_session(facilitators=(facilitator,))
+    sokha = (await register_person(session, settings, chosen_name="Sokha")).registration
+    headers = await token_for(facilitator)
+    scan = {"registration_id": sokha.id, "session_id": session.id, "scan_id": "replayed-0001"}
+    assert (await client.post("/api/v1/checkins", json=scan, headers=headers)).json()[
+        "chosen_name"
+    ] == "Sokha"
+    replay = {**scan, "session_id": other.id}
+    answer = (await client.post("/api/v1/checkins", json=replay, headers=headers)).json()
+    assert answer["result"] == "invalid" and answer["chosen_name"] is None
+
+    # Once Sokha deletes her data, the door's log no longer names her either.
+    from attendees.manage import delete_personal_data
+
+    await delete_personal_data(
+        await Registration.get(id=sokha.id).prefetch_related("person"), settings
+    )
+    again = (await client.post("/api/v1/checkins", json=scan, headers=headers)).json()
+    assert again["result"] == "checked_in" and again["chosen_name"] is None

@@ -280,6 +280,18 @@ async def test_matrix_page_invites_the_member_to_the_session_that_completes_thei
     assert rows[1][0] == "Sokha" and rows[1][1].startswith("done")
     assert rows[1][-1] == "20"
 
+    # A team leader invites only to public sessions of the curriculum.
+    closed = await make_session(topic="sogie", audience="invite_only", title_en="Closed")
+    elsewhere = await make_session(topic="human_rights", title_en="Open")
+    await Module.filter(id=modules["human_rights"]).update(archived_at=closed.starts_at)
+    for refused_session in (closed, elsewhere):
+        refused = await client.post(
+            f"/api/v1/teams/{team['id']}/members/{team['member_id']}/invitations",
+            json={"session_id": refused_session.id},
+            headers=team["headers"],
+        )
+        assert refused.status_code == 422, refused_session.title_en
+
     # Someone unknown: the page offers sessions to invite them to.
     page = await client.get(f"/staff/teams/{team['id']}")
     unknown = await client.post(

@@ -1,0 +1,29 @@
+"""CSV downloads for staff, the one way: formulas neutralised, a BOM for Khmer, private."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+from starlette.responses import Response
+
+from sala.responses import PRIVATE_HEADERS
+
+
+def csv_safe(value: str) -> str:
+    """Neutralise a spreadsheet formula typed into a field (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def csv_response(rows: Iterable[Sequence[object]], *, filename: str) -> Response:
+    """The rows as a CSV attachment. Text cells are made safe here; callers pass values."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([csv_safe(cell) if isinstance(cell, str) else cell for cell in row])
+    return Response(
+        "\ufeff" + buffer.getvalue(),  # a BOM, so spreadsheet apps read Khmer as UTF-8
+        media_type="text/csv; charset=utf-8",
+        headers={**PRIVATE_HEADERS, "content-disposition": f'attachment; filename="{filename}"'},
+    )
