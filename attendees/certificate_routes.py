@@ -95,10 +95,12 @@ async def verify(request: Request) -> Response:
     if request.method == "POST":
         form = await read_form(request)
         typed = str(form.get("name", ""))[:200]
-        if not name_check_allowed(request, certificate.code):
+        if not typed.strip():
+            pass  # nothing asked, nothing counted
+        elif not name_check_allowed(request, certificate.code):
             context["error"] = RateLimited().translated()
             status = 429
-        elif typed.strip():
+        else:
             context["checked_name"] = typed
             context["matches"] = service.name_matches(certificate, typed)
     return render(

@@ -69,8 +69,8 @@ def member_json(member: TeamMember) -> dict[str, Any]:
         "id": member.id,
         "person_id": member.person.id,
         "chosen_name": member.person.chosen_name,
-        "email": member.person.email,
-        "phone": member.person.phone,
+        # Whether the team can reach them by email (invitations), not the address itself.
+        "has_email": bool(member.person.email),
         "added_at": member.added_at.isoformat(),
     }
 
