@@ -16,7 +16,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.e2e.api import admin_token, call, published_session, register
-from tests.e2e.pages import assert_fits_the_screen, assert_no_serious_violations, settle
+from tests.e2e.pages import assert_fits_the_screen, assert_no_serious_violations, log_in, settle
 
 pytestmark = pytest.mark.e2e
 
@@ -74,3 +74,22 @@ def test_verification_pages_pass_axe(axe_page: Page, sala_server: str) -> None:
     assert response is not None and response.status == 404
     assert_fits_the_screen(axe_page)
     assert_no_serious_violations(axe_page, "an unknown certificate", "km")
+
+
+@pytest.mark.parametrize("lang", ["km", "en"])
+def test_staff_certificate_pages_fit_a_phone_and_pass_axe(
+    axe_page: Page, sala_server: str, sala_data_dir: Path, artifacts_dir: Path, lang: str
+) -> None:
+    token = admin_token(sala_data_dir, sala_server, f"e2e certificate pages {lang}")
+    session = published_session(sala_server, token, f"Certificate pages {RUN} {lang}")
+    log_in(axe_page, lang=lang)
+    for path, name in (
+        (f"/staff/sessions/{session['id']}/certificates", "certificates-staff"),
+        ("/staff/certificates/design", "certificates-design"),
+    ):
+        response = axe_page.goto(f"{path}?lang={lang}")
+        assert response is not None and response.status == 200, path
+        settle(axe_page)
+        assert_fits_the_screen(axe_page)
+        axe_page.screenshot(path=str(artifacts_dir / f"{name}-{lang}-360.png"), full_page=True)
+        assert_no_serious_violations(axe_page, path, lang)
