@@ -419,6 +419,14 @@ async def scanner_worker(request: Request) -> Response:
     )
 
 
+# PNG icons for install prompts (drawn from img/icon.svg); "maskable" has a safe margin.
+_INSTALL_ICONS = (
+    ("icon-192", "192x192", "any"),
+    ("icon-512", "512x512", "any"),
+    ("icon-maskable-512", "512x512", "maskable"),
+)
+
+
 @public
 async def scanner_manifest(request: Request) -> Response:
     scope = str(request.url_for("staff:scanner_sessions").path)
@@ -439,7 +447,16 @@ async def scanner_manifest(request: Request) -> Response:
                     "sizes": "any",
                     "type": "image/svg+xml",
                     "purpose": "any",
-                }
+                },
+                *[
+                    {
+                        "src": str(request.url_for("static", path=f"img/{name}.png").path),
+                        "sizes": size,
+                        "type": "image/png",
+                        "purpose": purpose,
+                    }
+                    for name, size, purpose in _INSTALL_ICONS
+                ],
             ],
         },
         media_type="application/manifest+json",

@@ -121,6 +121,10 @@ async def test_service_worker_keeps_the_scanner_and_nothing_else(
     assert body["scope"] == body["start_url"] == "/staff/checkin/"
     assert body["display"] == "standalone"
     assert body["lang"] == "km"
+    sizes = {icon["sizes"] for icon in body["icons"] if icon["type"] == "image/png"}
+    assert {"192x192", "512x512"} <= sizes  # what install prompts need
+    for icon in body["icons"]:
+        assert (await client.get(icon["src"])).status_code == 200, icon["src"]
 
 
 def test_the_qr_decoder_is_the_pinned_npm_release_with_its_licence() -> None:

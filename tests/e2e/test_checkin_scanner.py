@@ -206,6 +206,11 @@ def _go_offline_and_back(phone: Page, door: Door, artifacts_dir: Path) -> None:
     assert phone.evaluate("navigator.serviceWorker.controller !== null"), (
         "the service worker does not control the scanner page"
     )
+    # Chromium's own verdict on the manifest, icons and service worker: installable (but
+    # for Playwright's contexts being incognito, which no phone's browser is).
+    verdict = phone.context.new_cdp_session(phone).send("Page.getInstallabilityErrors")
+    errors = [e["errorId"] for e in verdict["installabilityErrors"]]
+    assert [e for e in errors if e != "in-incognito"] == [], verdict
 
     phone.context.set_offline(True)
     phone.reload()  # no network: the service worker serves the page, IndexedDB the list
