@@ -17,6 +17,7 @@ visitor typed.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import logging
 import os
@@ -250,15 +251,18 @@ async def _render_and_send(certificate: Certificate, settings: Settings) -> None
 # ----------------------------------------------------------------------------- the PDF
 
 
-def _cache_path(settings: Settings, code: str) -> Path:
-    return settings.data_dir / "certificates" / f"{code}.pdf"
+def _cache_path(settings: Settings, certificate: Certificate) -> Path:
+    """Named after the code and the name printed: a file made for a name the holder has
+    since corrected is never served, even if it was written after the correction."""
+    printed = hashlib.sha256(certificate.holder_name.encode()).hexdigest()[:8]
+    return settings.data_dir / "certificates" / f"{certificate.code}-{printed}.pdf"
 
 
 async def certificate_pdf(
     certificate: Certificate, settings: Settings, *, neutral: bool = False, refresh: bool = False
 ) -> bytes:
     """The certificate's PDF. The holder's usual copy is kept in the data dir once made."""
-    path = _cache_path(settings, certificate.code)
+    path = _cache_path(settings, certificate)
     if not neutral and not refresh and path.exists():
         return path.read_bytes()
     content = await certificate_content(certificate, settings, neutral=neutral)
@@ -272,7 +276,9 @@ async def certificate_pdf(
 
 
 def forget_pdf(certificate: Certificate, settings: Settings) -> None:
-    _cache_path(settings, certificate.code).unlink(missing_ok=True)
+    """Remove every copy made of this certificate, whatever name it carried."""
+    for path in (settings.data_dir / "certificates").glob(f"{certificate.code}-*.pdf"):
+        path.unlink(missing_ok=True)
 
 
 @contextmanager

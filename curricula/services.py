@@ -29,7 +29,7 @@ from curricula.errors import (
 from curricula.models import Curriculum, ManualCompletion, Module, Team, TeamMember
 from curricula.progress import Matrix, team_matrix
 from events.models import Audience, Session, SessionStatus, Topic
-from sala import audit
+from sala import audit, db
 from sala.config import Settings
 from sala.errors import PermissionDenied, ValidationFailed
 from sala.forms import FieldReader, parse_id
@@ -140,22 +140,24 @@ async def save_module(
     topics = await Topic.filter(code__in=values["topics"])
     if len(topics) != len(set(values["topics"])) or not topics:
         raise ValidationFailed({"topics": N_("Pick at least one topic.")})
-    siblings = await Module.filter(curriculum_id=curriculum.id).prefetch_related("prerequisites")
-    by_id = {m.id: m for m in siblings}
-    wanted = {parse_id(p) or 0 for p in values["prerequisites"]}
-    if not wanted <= set(by_id) or (module is not None and module.id in wanted):
-        raise (
-            CyclicPrerequisites()
-            if module and module.id in wanted
-            else ValidationFailed({"prerequisites": N_("Pick modules of this curriculum.")})
-        )
-    edges = {m.id: {p.id for p in m.prerequisites} for m in siblings}
-    edges[module.id if module else -1] = wanted
-    if _has_cycle(edges):
-        raise CyclicPrerequisites()
     if module is not None:
         await _refuse_losing_progress(module, {t.id for t in topics})
-    async with in_transaction():
+    async with in_transaction() as connection:
+        # One editor of a curriculum's graph at a time: the cycle check reads what it saves.
+        await db.lock_row(connection, "curriculum", curriculum.id)
+        siblings = await Module.filter(curriculum_id=curriculum.id).prefetch_related(
+            "prerequisites"
+        )
+        by_id = {m.id: m for m in siblings}
+        wanted = {parse_id(p) or 0 for p in values["prerequisites"]}
+        if module is not None and module.id in wanted:
+            raise CyclicPrerequisites()
+        if not wanted <= set(by_id):
+            raise ValidationFailed({"prerequisites": N_("Pick modules of this curriculum.")})
+        edges = {m.id: {p.id for p in m.prerequisites} for m in siblings}
+        edges[module.id if module else -1] = wanted
+        if _has_cycle(edges):
+            raise CyclicPrerequisites()
         if module is None:
             count = len(siblings)
             if count >= MAX_MODULES:

@@ -276,6 +276,9 @@ async def test_deleting_my_data_revokes_my_certificate_and_removes_my_name(
     code = (
         await client.post(f"/api/v1/sessions/{session.id}/certificates", headers=headers)
     ).json()[0]["code"]
+    await certificates.render_pending(settings)
+    copies = settings.data_dir / "certificates"
+    assert list(copies.glob(f"{code}-*.pdf")), "the worker kept no PDF to remove"
     from attendees.manage import delete_personal_data
 
     await delete_personal_data(
@@ -283,7 +286,7 @@ async def test_deleting_my_data_revokes_my_certificate_and_removes_my_name(
     )
     certificate = await Certificate.get(code=code)
     assert certificate.holder_name == "" and certificate.status == CertificateStatus.REVOKED
-    assert not (settings.data_dir / "certificates" / f"{code}.pdf").exists()
+    assert not list(copies.glob(f"{code}-*.pdf"))
 
 
 async def test_staff_page_issues_and_shows_progress(
