@@ -127,6 +127,21 @@ async def holder_pdf(request: Request) -> Response:
     return _pdf(data, f"certificate-{certificate.code}.pdf")
 
 
+@public
+async def holder_curriculum_pdf(request: Request) -> Response:
+    """A curriculum certificate, from the manage link of any registration of its holder."""
+    settings = request.app.state.settings
+    registration = await manage.registration_for_token(request.path_params["token"], settings)
+    wanted = service.normalise_code(request.path_params["code"])
+    held = await service.curriculum_certificates_of(registration)
+    certificate = next((c for c in held if c.code == wanted), None)
+    if certificate is None:
+        raise NotFound()
+    neutral = request.query_params.get("neutral") == "1"
+    data = await service.certificate_pdf(certificate, settings, neutral=neutral)
+    return _pdf(data, f"certificate-{certificate.code}.pdf")
+
+
 # ----------------------------------------------------------------------------- staff
 
 
@@ -312,6 +327,11 @@ routes = [
     Route("/verify", verify_start, name="certificate_verify_start"),
     Route("/verify/{code}", verify, methods=["GET", "POST"], name="certificate_verify"),
     Route("/registrations/{token}/certificate.pdf", holder_pdf, name="registration_certificate"),
+    Route(
+        "/registrations/{token}/certificates/{code}.pdf",
+        holder_curriculum_pdf,
+        name="registration_curriculum_certificate",
+    ),
     Route(
         "/staff/sessions/{session_id:int}/certificates",
         session_certificates,

@@ -562,6 +562,16 @@ async def holder_certificate(registration: Registration) -> Certificate | None:
     return await Certificate.get_or_none(valid_for_registration=registration.id)
 
 
+async def curriculum_certificates_of(registration: Registration) -> list[Certificate]:
+    """The valid curriculum certificates of the person behind this registration."""
+    person_id: int | None = registration.person_id  # type: ignore[attr-defined]
+    if person_id is None:
+        return []
+    return await Certificate.filter(
+        person_id=person_id, kind=CertificateKind.CURRICULUM, status=CertificateStatus.VALID
+    ).order_by("id")
+
+
 # ----------------------------------------------------------------------------- the design
 
 MAX_IMAGE_BYTES = 1_000_000

@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from attendees import invitations as invitation_service
 from attendees import manage
-from attendees.certificates import holder_certificate
+from attendees.certificates import curriculum_certificates_of, holder_certificate
 from attendees.forms import parse_registration
 from attendees.models import Registration, RegistrationSource, Sector
 from attendees.registration import cancel_registration, register, waitlist_position
@@ -74,6 +74,7 @@ async def registration_page(request: Request) -> Response:
         "token": request.path_params["token"],
         "errors": {},
         "certificate": await holder_certificate(registration),
+        "curriculum_certificates": await curriculum_certificates_of(registration),
     }
     return render(request, "attendees/manage.html", context, headers=PRIVATE_HEADERS)
 
@@ -120,6 +121,7 @@ async def rename(request: Request) -> Response:
             "token": request.path_params["token"],
             "errors": exc.translated_errors(),
             "certificate": await holder_certificate(registration),
+            "curriculum_certificates": await curriculum_certificates_of(registration),
         }
         return render(
             request, "attendees/manage.html", context, status_code=422, headers=PRIVATE_HEADERS

@@ -329,3 +329,13 @@ async def test_curriculum_certificate_for_a_member_who_completed_everything(
     again = await client.post(member_url, data={"action": "certificate", "csrf_token": token})
     assert again.status_code == 303
     assert await Certificate.filter(person_id=person.id).count() == 1
+
+    # The holder downloads it from the manage link of any of their registrations.
+    from attendees.manage import manage_url
+
+    registration = await Registration.get(person_id=person.id)
+    manage = manage_url(registration, settings).removeprefix(settings.base_url)
+    assert certificate.code in (await client.get(manage)).text
+    pdf = await client.get(f"{manage}/certificates/{certificate.code}.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert (await client.get(f"{manage}/certificates/ZZZZ-ZZZZ-ZZZZ.pdf")).status_code == 404

@@ -33,6 +33,7 @@ EXPECTED_PUBLIC = {
     "/registrations/{token}/data.json",
     "/registrations/{token}/delete",
     "/registrations/{token}/certificate.pdf",
+    "/registrations/{token}/certificates/{code}.pdf",
     # Checking a certificate: says valid or revoked, never who holds it.
     "/verify",
     "/verify/{code}",
