@@ -25,8 +25,6 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,7 +59,7 @@ from sala import audit, db, mail
 from sala.config import Settings
 from sala.errors import PermissionDenied, ValidationFailed
 from sala.forms import FieldReader
-from sala.i18n import N_, current_language, format_date
+from sala.i18n import N_, current_language, format_date, in_language
 from sala.models import Role, StaffUser
 
 log = logging.getLogger("sala.certificates")
@@ -281,19 +279,10 @@ def forget_pdf(certificate: Certificate, settings: Settings) -> None:
         path.unlink(missing_ok=True)
 
 
-@contextmanager
-def _language(code: str) -> Iterator[None]:
-    token = current_language.set(code)
-    try:
-        yield
-    finally:
-        current_language.reset(token)
-
-
 def _dates(certificate: Certificate, language: str) -> str:
     zone = ZoneInfo(certificate.timezone)
     start, end = certificate.starts_at.astimezone(zone), certificate.ends_at.astimezone(zone)
-    with _language(language):
+    with in_language(language):
         first = format_date(start, fmt="long")
         if start.date() == end.date():
             return first

@@ -157,6 +157,11 @@ async def _team(request: Request) -> Team:
     return await services.get_team_for_staff(request.state.user, request.path_params["team_id"])
 
 
+async def _member(request: Request) -> tuple[Team, TeamMember]:
+    team = await _team(request)
+    return team, await services.get_member(team, request.path_params["member_id"])
+
+
 @staff_api(*LEADERS)
 async def get_team(request: Request) -> Response:
     return JSONResponse(await team_json(await _team(request), with_members=True))
@@ -181,16 +186,14 @@ async def add_member(request: Request) -> Response:
 
 @staff_api(*LEADERS)
 async def remove_member(request: Request) -> Response:
-    team = await _team(request)
-    member = await services.get_member(team, request.path_params["member_id"])
+    team, member = await _member(request)
     await services.remove_member(team, member.id, staff=request.state.user)
     return JSONResponse({"id": member.id, "removed": True})
 
 
 @staff_api(*LEADERS)
 async def mark(request: Request) -> Response:
-    team = await _team(request)
-    member = await services.get_member(team, request.path_params["member_id"])
+    team, member = await _member(request)
     payload = await read_json_object(request)
     module_id = payload.get("module_id")
     done = await services.mark_done(
@@ -214,8 +217,7 @@ async def mark(request: Request) -> Response:
 
 @staff_api(*LEADERS)
 async def invite(request: Request) -> Response:
-    team = await _team(request)
-    member = await services.get_member(team, request.path_params["member_id"])
+    team, member = await _member(request)
     payload = await read_json_object(request)
     session_id = payload.get("session_id")
     invitation = await services.invite_member(
@@ -232,8 +234,7 @@ async def invite(request: Request) -> Response:
 
 @staff_api(*LEADERS)
 async def curriculum_certificate(request: Request) -> Response:
-    team = await _team(request)
-    member = await services.get_member(team, request.path_params["member_id"])
+    team, member = await _member(request)
     certificate = await services.curriculum_certificate(team, member, staff=request.state.user)
     return JSONResponse(
         {"code": certificate.code, "member_id": member.id, "status": certificate.status.value},

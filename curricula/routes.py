@@ -10,7 +10,6 @@ staff    /staff/teams                              teams (admin: all, and new; l
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -21,8 +20,7 @@ from curricula import services
 from curricula.errors import CurriculumNotFound, PersonUnknown
 from curricula.models import Module, Team
 from curricula.progress import Status, team_matrix
-from events.models import Audience, Session, SessionStatus
-from events.services import list_topics
+from events.services import list_public_sessions, list_topics
 from sala.csrf import read_form
 from sala.errors import PermissionDenied, SalaError, ValidationFailed
 from sala.forms import parse_id
@@ -90,11 +88,7 @@ async def team(request: Request) -> Response:
             if picked is not None:
                 person = await services.candidate(found, picked)
             else:
-                contact = values.get("contact", "").strip()
-                is_email = "@" in contact
-                person = await services.find_person(
-                    email=contact if is_email else "", phone="" if is_email else contact
-                )
+                person = await services.find_person_by_contact(values.get("contact", ""))
             await services.add_member(found, person, staff=staff)
         except PersonUnknown as exc:
             errors, status, unknown_contact = exc.translated_errors(), 422, exc.contact
@@ -102,35 +96,46 @@ async def team(request: Request) -> Response:
             errors, status = exc.translated_errors(), 422
         else:
             return RedirectResponse(_team_path(request, found) + "?added=1", status_code=303)
-    matrix = await team_matrix(found)
-    context = {
-        "team": found,
-        "matrix": matrix,
-        "invited": await services.invited(matrix),
-        "candidates": await services.candidates(found),
-        "values": values,
-        "errors": errors,
-        "unknown_contact": unknown_contact,
-        "invite_sessions": await _open_sessions() if unknown_contact else [],
-        "done": request.query_params.get("done") or request.query_params.get("added"),
-        "form_error": None,
-        "error_details": {},
-    }
-    return render(
-        request, "curricula/team.html", context, status_code=status, headers=PRIVATE_HEADERS
+    return await _team_page(
+        request,
+        found,
+        status=status,
+        values=values,
+        errors=errors,
+        unknown_contact=unknown_contact,
+        done=request.query_params.get("done") or request.query_params.get("added"),
     )
 
 
-async def _open_sessions() -> list[Session]:
-    return (
-        await Session.filter(
-            status=SessionStatus.PUBLISHED,
-            starts_at__gt=datetime.now(UTC),
-            audience=Audience.PUBLIC,
-        )
-        .select_related("topic")
-        .order_by("starts_at")
-        .limit(20)
+async def _team_page(
+    request: Request,
+    team: Team,
+    *,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    unknown_contact: str | None = None,
+    done: str | None = None,
+    form_error: str | None = None,
+    error_details: dict[str, str] | None = None,
+) -> Response:
+    """The matrix page, after a GET or with what a refused POST needs to say."""
+    matrix = await team_matrix(team)
+    context = {
+        "team": team,
+        "matrix": matrix,
+        "invited": await services.invited(matrix),
+        "candidates": await services.candidates(team),
+        "values": values or {},
+        "errors": errors or {},
+        "unknown_contact": unknown_contact,
+        "invite_sessions": (await list_public_sessions())[:20] if unknown_contact else [],
+        "done": done,
+        "form_error": form_error,
+        "error_details": error_details or {},
+    }
+    return render(
+        request, "curricula/team.html", context, status_code=status, headers=PRIVATE_HEADERS
     )
 
 
@@ -170,26 +175,12 @@ async def member_action(request: Request) -> Response:
         else:
             raise ValidationFailed({})
     except SalaError as exc:
-        matrix = await team_matrix(found)
-        context = {
-            "team": found,
-            "matrix": matrix,
-            "invited": await services.invited(matrix),
-            "candidates": await services.candidates(found),
-            "values": {},
-            "errors": {},
-            "unknown_contact": None,
-            "invite_sessions": [],
-            "form_error": exc.translated(),
-            "error_details": exc.translated_errors() if isinstance(exc, ValidationFailed) else {},
-            "done": None,
-        }
-        return render(
+        return await _team_page(
             request,
-            "curricula/team.html",
-            context,
-            status_code=exc.status_code,
-            headers=PRIVATE_HEADERS,
+            found,
+            status=exc.status_code,
+            form_error=exc.translated(),
+            error_details=exc.translated_errors() if isinstance(exc, ValidationFailed) else {},
         )
     return RedirectResponse(_team_path(request, found) + f"?done={action}", status_code=303)
 

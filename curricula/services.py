@@ -287,6 +287,14 @@ async def find_person(*, email: str = "", phone: str = "") -> Person:
     return person
 
 
+async def find_person_by_contact(contact: str) -> Person:
+    """The page's one field: an email when it has an @, else a phone number."""
+    contact = contact.strip()
+    if "@" in contact:
+        return await find_person(email=contact)
+    return await find_person(phone=contact)
+
+
 async def add_member(team: Team, person: Person, *, staff: StaffUser) -> TeamMember:
     if await TeamMember.filter(team_id=team.id, person_id=person.id).exists():
         raise ValidationFailed({"contact": N_("This person is already in the team.")})

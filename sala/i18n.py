@@ -11,7 +11,9 @@ so a stale ``.mo`` can never be served.
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache
@@ -49,6 +51,16 @@ def translations(language: str) -> NullTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer)
+
+
+@contextlib.contextmanager
+def in_language(language: str) -> Iterator[None]:
+    """Messages, dates and numbers in ``language`` inside the block (an email, a PDF)."""
+    token = current_language.set(language)
+    try:
+        yield
+    finally:
+        current_language.reset(token)
 
 
 def gettext(message: str, **params: object) -> str:

@@ -30,7 +30,7 @@ from tortoise.transactions import in_transaction
 
 from sala import db
 from sala.config import Settings
-from sala.i18n import current_language
+from sala.i18n import in_language
 from sala.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("sala.mail")
@@ -109,11 +109,8 @@ async def enqueue(
 
 
 async def compose(message: OutboxMessage, settings: Settings) -> ComposedEmail:
-    token = current_language.set(message.language)
-    try:
+    with in_language(message.language):
         return await COMPOSERS[message.kind](message, settings)
-    finally:
-        current_language.reset(token)
 
 
 def build_email(message: OutboxMessage, content: ComposedEmail, settings: Settings) -> EmailMessage:

@@ -43,6 +43,16 @@ async def _check_in(
     assert answer.json()["result"] == "checked_in", answer.text
 
 
+async def _sokhas_certificate(
+    client: httpx.AsyncClient, settings: Settings, training: dict[str, Any]
+) -> str:
+    """Sokha checked in and her certificate issued through the API: its code."""
+    session, headers = training["session"], training["headers"]
+    await _check_in(client, training["people"]["Sokha"], headers, settings)
+    url = f"/api/v1/sessions/{session.id}/certificates"
+    return str((await client.post(url, headers=headers)).json()[0]["code"])
+
+
 @pytest.fixture
 async def training(client: httpx.AsyncClient, settings: Settings) -> dict[str, Any]:
     """A facilitator's session: Sokha and Vanna checked in, Later registered but absent."""
@@ -61,7 +71,9 @@ async def training(client: httpx.AsyncClient, settings: Settings) -> dict[str, A
 async def test_issuing_needs_check_ins_then_gives_one_each_once(
     client: httpx.AsyncClient, settings: Settings, training: dict[str, Any]
 ) -> None:
-    session, headers, people = training["session"], training["headers"], training["people"]
+    session = training["session"]
+    headers = training["headers"]
+    people = training["people"]
     url = f"/api/v1/sessions/{session.id}/certificates"
     nobody = await client.post(url, headers=headers)
     assert nobody.status_code == 409
@@ -91,7 +103,9 @@ async def test_issuing_needs_check_ins_then_gives_one_each_once(
 async def test_worker_makes_the_pdf_and_emails_it_in_the_holders_language(
     client: httpx.AsyncClient, settings: Settings, training: dict[str, Any]
 ) -> None:
-    session, headers, people = training["session"], training["headers"], training["people"]
+    session = training["session"]
+    headers = training["headers"]
+    people = training["people"]
     await _check_in(client, people["Sokha"], headers, settings)
     issued = (
         await client.post(f"/api/v1/sessions/{session.id}/certificates", headers=headers)
@@ -121,11 +135,7 @@ async def test_worker_makes_the_pdf_and_emails_it_in_the_holders_language(
 async def test_verification_never_names_the_holder_and_checks_a_typed_name(
     client: httpx.AsyncClient, new_client: Any, settings: Settings, training: dict[str, Any]
 ) -> None:
-    session, headers, people = training["session"], training["headers"], training["people"]
-    await _check_in(client, people["Sokha"], headers, settings)
-    code = (
-        await client.post(f"/api/v1/sessions/{session.id}/certificates", headers=headers)
-    ).json()[0]["code"]
+    code = await _sokhas_certificate(client, settings, training)
 
     async with new_client() as visitor:
         facts = await visitor.get(f"/api/v1/certificates/{code}")
@@ -164,11 +174,9 @@ async def test_verification_never_names_the_holder_and_checks_a_typed_name(
 async def test_revoke_keeps_the_reason_and_reissue_gives_a_new_code(
     client: httpx.AsyncClient, settings: Settings, training: dict[str, Any]
 ) -> None:
-    session, headers, people = training["session"], training["headers"], training["people"]
-    await _check_in(client, people["Sokha"], headers, settings)
-    code = (
-        await client.post(f"/api/v1/sessions/{session.id}/certificates", headers=headers)
-    ).json()[0]["code"]
+    session = training["session"]
+    headers = training["headers"]
+    code = await _sokhas_certificate(client, settings, training)
 
     no_reason = await client.post(f"/api/v1/certificates/{code}/reissue", json={}, headers=headers)
     assert no_reason.status_code == 422
@@ -210,11 +218,9 @@ async def test_revoke_keeps_the_reason_and_reissue_gives_a_new_code(
 async def test_only_the_sessions_staff_issue_revoke_or_download(
     client: httpx.AsyncClient, settings: Settings, training: dict[str, Any]
 ) -> None:
-    session, headers, people = training["session"], training["headers"], training["people"]
-    await _check_in(client, people["Sokha"], headers, settings)
-    code = (
-        await client.post(f"/api/v1/sessions/{session.id}/certificates", headers=headers)
-    ).json()[0]["code"]
+    session = training["session"]
+    headers = training["headers"]
+    code = await _sokhas_certificate(client, settings, training)
     for role in (Role.FACILITATOR, Role.TEAM_LEADER):
         other = await token_for(await make_staff(role))
         assert (
@@ -235,7 +241,9 @@ async def test_only_the_sessions_staff_issue_revoke_or_download(
 async def test_holder_downloads_from_the_manage_page_also_with_a_neutral_title(
     client: httpx.AsyncClient, settings: Settings, training: dict[str, Any]
 ) -> None:
-    session, headers, people = training["session"], training["headers"], training["people"]
+    session = training["session"]
+    headers = training["headers"]
+    people = training["people"]
     await _check_in(client, people["Sokha"], headers, settings)
     await client.post(f"/api/v1/sessions/{session.id}/certificates", headers=headers)
     from attendees.manage import manage_url
@@ -271,11 +279,8 @@ async def test_holder_downloads_from_the_manage_page_also_with_a_neutral_title(
 async def test_deleting_my_data_revokes_my_certificate_and_removes_my_name(
     client: httpx.AsyncClient, settings: Settings, training: dict[str, Any]
 ) -> None:
-    session, headers, people = training["session"], training["headers"], training["people"]
-    await _check_in(client, people["Sokha"], headers, settings)
-    code = (
-        await client.post(f"/api/v1/sessions/{session.id}/certificates", headers=headers)
-    ).json()[0]["code"]
+    people = training["people"]
+    code = await _sokhas_certificate(client, settings, training)
     await certificates.render_pending(settings)
     copies = settings.data_dir / "certificates"
     assert list(copies.glob(f"{code}-*.pdf")), "the worker kept no PDF to remove"
@@ -292,7 +297,9 @@ async def test_deleting_my_data_revokes_my_certificate_and_removes_my_name(
 async def test_staff_page_issues_and_shows_progress(
     client: httpx.AsyncClient, settings: Settings, training: dict[str, Any]
 ) -> None:
-    session, headers, people = training["session"], training["headers"], training["people"]
+    session = training["session"]
+    headers = training["headers"]
+    people = training["people"]
     await log_in(client, training["facilitator"])
     path = f"/staff/sessions/{session.id}/certificates"
     page = await client.get(path)
@@ -385,7 +392,9 @@ async def test_admin_sets_wording_logo_and_signatures_with_clear_refusals(
 async def test_reissuing_twice_is_a_conflict_not_a_crash(
     client: httpx.AsyncClient, settings: Settings, training: dict[str, Any]
 ) -> None:
-    session, headers, people = training["session"], training["headers"], training["people"]
+    session = training["session"]
+    headers = training["headers"]
+    people = training["people"]
     await _check_in(client, people["Sokha"], headers, settings)
     url = f"/api/v1/sessions/{session.id}/certificates"
     code = (await client.post(url, headers=headers)).json()[0]["code"]
