@@ -52,9 +52,10 @@ async def create_registration(request: Request) -> Response:
             "status": registration.status.value,
             "waitlist_position": outcome.waitlist_position,
             "manage_url": manage_url(registration, settings),
-            "created": outcome.created,
+            # Always a new registration: the answer tells nothing about who else registered.
+            "created": True,
         },
-        status_code=201 if outcome.created else 200,
+        status_code=201,
     )
 
 
@@ -234,7 +235,7 @@ _SESSION_ID = path_parameter("session_id", "session id")
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/v1/sessions/{session_id}/registrations": {
         "post": operation(
-            "Register for a session (201 new, 200 already registered)",
+            "Register for a session (always a new registration, 201)",
             request=ref("RegistrationInput"),
             response=ref("RegistrationReceipt"),
             status=201,

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from attendees import certificates
+from attendees import certificates, people
 from attendees import registration as reg
 from attendees.invitations import INVITATION_MAIL
 from attendees.manage import manage_url
@@ -21,6 +21,7 @@ from attendees.models import (
     Certificate,
     CertificateStatus,
     Invitation,
+    Person,
     Registration,
     RegistrationStatus,
 )
@@ -73,6 +74,9 @@ SUBJECTS = {
         N_("Your certificate: %(title)s"),
     ),
 }
+# Neither names a training, discreet or not: they go to whoever holds the address.
+CLAIM_SUBJECT = N_("Did you just register with Sala?")
+LINKS_SUBJECT = N_("Your links to your registrations")
 
 WITH_TICKET = {reg.CONFIRMED_MAIL, reg.PROMOTED_MAIL, REMINDER_MAIL}
 
@@ -165,6 +169,42 @@ for _kind in (
 mail.composer(INVITATION_MAIL)(compose_invitation)
 
 
+@mail.composer(reg.CLAIM_MAIL)
+async def compose_claim(message: OutboxMessage, settings: Settings) -> ComposedEmail:
+    """Asks the holder of an email whether a new registration with it was theirs."""
+    registration = (
+        await Registration.filter(id=message.params.get("registration_id"), anonymised_at=None)
+        .select_related("session", "session__topic")
+        .first()
+    )
+    person_id = message.params.get("person_id")
+    if registration is None or not isinstance(person_id, int):
+        raise MessageObsolete()
+    earlier = await Registration.filter(
+        session_id=registration.session.id,
+        person_id=person_id,
+        anonymised_at=None,
+        status__in=[RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED],
+    ).first()
+    context = {
+        "join_url": people.claim_url(registration, person_id, settings),
+        "earlier_url": manage_url(earlier, settings) if earlier else None,
+        "settings": settings,
+    }
+    text, html = _render(message.kind, context)
+    return ComposedEmail(gettext(CLAIM_SUBJECT), text, html)
+
+
+@mail.composer(people.LINKS_MAIL)
+async def compose_links(message: OutboxMessage, settings: Settings) -> ComposedEmail:
+    person = await Person.get_or_none(id=message.params.get("person_id"))
+    if person is None or not person.email:
+        raise MessageObsolete()
+    context = {"person_url": people.person_url(person, settings), "settings": settings}
+    text, html = _render(message.kind, context)
+    return ComposedEmail(gettext(LINKS_SUBJECT), text, html)
+
+
 @mail.composer(certificates.CERTIFICATE_MAIL)
 async def compose_certificate(message: OutboxMessage, settings: Settings) -> ComposedEmail:
     """The certificate, attached as a PDF; nothing if it was revoked before it went out."""
@@ -208,21 +248,21 @@ async def enqueue_due_reminders(settings: Settings, now: datetime | None = None)
         status=RegistrationStatus.CONFIRMED,
         reminder_sent_at=None,
         anonymised_at=None,
-        person__email__isnull=False,
+        email__not="",
         session__status=SessionStatus.PUBLISHED,
         session__starts_at__gt=now,
         session__starts_at__lte=now + timedelta(hours=settings.reminder_hours),
-    ).select_related("person")
+    )
     queued = 0
     for registration in due:
         async with in_transaction():
             claimed = await Registration.filter(id=registration.id, reminder_sent_at=None).update(
                 reminder_sent_at=now
             )
-            if claimed and registration.person is not None and registration.person.email:
+            if claimed:
                 await mail.enqueue(
                     REMINDER_MAIL,
-                    to=registration.person.email,
+                    to=registration.email,
                     language=registration.language,
                     params={"registration_id": registration.id},
                     domain=settings.domain,

@@ -86,3 +86,13 @@ class CertificateReplaced(Conflict):
 class CertificateHolderGone(Conflict):
     code = "certificate_holder_gone"
     message = N_("The holder deleted their data: there is nobody to give a new certificate to.")
+
+
+class LinkExpired(NotFound):
+    """A joining or "my registrations" link that is forged, too old or already used."""
+
+    code = "link_expired"
+    message = N_(
+        "This link is no longer valid: it may be old or already used. "
+        "Ask for a new one on the “Lost your link?” page."
+    )

@@ -94,68 +94,56 @@ async def cancel_own(registration: Registration, settings: Settings) -> Registra
     return outcome.registration
 
 
-async def export_data(registration: Registration) -> dict[str, Any]:
-    """Everything Sala holds about the person of this link, as they would read it."""
-    person = registration.person
-    registrations = (
-        await Registration.filter(person_id=person.id).select_related("session")
-        if person is not None
-        else [registration]
-    )
+def export_registration(registration: Registration) -> dict[str, Any]:
+    """One registration as its holder would read it (the session must be loaded)."""
+    session = registration.session
     return {
-        "person": None
-        if person is None
-        else {
-            "chosen_name": person.chosen_name,
-            "pronouns": person.pronouns,
-            "email": person.email,
-            "phone": person.phone,
-            "language": person.language,
-            "created_at": person.created_at.isoformat(),
-        },
-        "registrations": [
-            {
-                "session_id": r.session.id,
-                "session_title_en": r.session.title_en,
-                "session_title_km": r.session.title_km,
-                "starts_at": r.session.starts_at.isoformat(),
-                "chosen_name": r.chosen_name,
-                "pronouns": r.pronouns,
-                "sector": r.sector.value,
-                "organisation": r.organisation,
-                "language": r.language,
-                "accessibility_needs": r.accessibility_needs,
-                "status": r.status.value,
-                "registered_at": r.created_at.isoformat(),
-                "consent_at": r.consent_at.isoformat() if r.consent_at else None,
-            }
-            for r in registrations
-        ],
+        "session_id": session.id,
+        "session_title_en": session.title_en,
+        "session_title_km": session.title_km,
+        "starts_at": session.starts_at.isoformat(),
+        "chosen_name": registration.chosen_name,
+        "pronouns": registration.pronouns,
+        "email": registration.email or None,
+        "phone": registration.phone or None,
+        "sector": registration.sector.value,
+        "organisation": registration.organisation,
+        "language": registration.language,
+        "accessibility_needs": registration.accessibility_needs,
+        "status": registration.status.value,
+        "registered_at": registration.created_at.isoformat(),
+        "consent_at": registration.consent_at.isoformat() if registration.consent_at else None,
     }
 
 
-async def delete_personal_data(registration: Registration, settings: Settings) -> int:
-    """Remove the person and every personal field of their registrations.
+async def export_data(registration: Registration) -> dict[str, Any]:
+    """What Sala holds about this one registration. A manage link opens nothing else: all
+    of a person's registrations are only ever sent to their email (``attendees.people``)."""
+    return {"registrations": [export_registration(registration)]}
 
-    Active registrations are cancelled first (their seats go to the waitlist); the rows stay
-    with sector and status only, so the organisation's counts remain true. Returns how many
-    registrations were anonymised.
-    """
+
+async def delete_personal_data(registration: Registration, settings: Settings) -> int:
+    """Remove every personal field of this registration (cancelled first, its seat going
+    to the waitlist); the row stays with sector and status, so counts remain true. Its
+    person goes too when nothing else of theirs is left."""
+    if registration.status != RegistrationStatus.CANCELLED:
+        await cancel_registration(registration.id, settings=settings, actor=None)
     person = registration.person
-    registrations = (
-        await Registration.filter(person_id=person.id) if person is not None else [registration]
-    )
-    for item in registrations:
-        if item.status != RegistrationStatus.CANCELLED:
-            await cancel_registration(item.id, settings=settings, actor=None)
+    if (
+        person is not None
+        and await Registration.filter(person_id=person.id, anonymised_at=None)
+        .exclude(id=registration.id)
+        .exists()
+    ):
+        person = None
     await anonymise(
-        [item.id for item in registrations],
+        [registration.id],
         person,
         settings,
         certificates_too=True,
         reason="deleted by the holder",
     )
-    return len(registrations)
+    return 1
 
 
 async def anonymise(
@@ -175,10 +163,15 @@ async def anonymise(
     ids = registration_ids
     certificates: list[Certificate] = []
     async with in_transaction():
+        registrations = await Registration.filter(id__in=ids).only("id", "email", "invitation_id")
+        emails = {r.email for r in registrations if r.email}
+        invitation_ids = [r.invitation_id for r in registrations if r.invitation_id]  # type: ignore[attr-defined]
         await Registration.filter(id__in=ids).update(
             person_id=None,
             chosen_name="",
             pronouns="",
+            email="",
+            phone="",
             organisation="",
             accessibility_needs="",
             manage_key="",
@@ -186,6 +179,9 @@ async def anonymise(
         )
         # The door's log keeps what happened, not who: the stored answers named the person.
         await CheckinScan.filter(registration_id__in=ids).update(answer="")
+        if person is not None and person.email:
+            emails.add(person.email)
+        await Invitation.filter(id__in=invitation_ids).exclude(email="").update(email="")
         if person is not None and person.email:
             await Invitation.filter(email=person.email).update(email="")
         if certificates_too:
@@ -208,8 +204,15 @@ async def anonymise(
                 or message.params.get("certificate_id") in certificate_ids
             ):
                 await message.delete()
+        # Sent mail forgets its address: all of it for a person who goes, else only this
+        # registration's (the address may be someone else's, who keeps theirs).
+        sent = OutboxMessage.filter(to_address__in=emails).exclude(status=OutboxStatus.PENDING)
+        for message in await sent:
+            if message.params.get("registration_id") in ids or (
+                person is not None and person.email and message.to_address == person.email
+            ):
+                await OutboxMessage.filter(id=message.id).update(to_address="")
         if person is not None:
-            await OutboxMessage.filter(to_address=person.email or "\x00").update(to_address="")
             await Person.filter(id=person.id).delete()
     for certificate in certificates:
         forget_pdf(certificate, settings)

@@ -91,6 +91,11 @@ class Registration(Model):
     )
     chosen_name = fields.CharField(max_length=120)
     pronouns = fields.CharField(max_length=40, default="")
+    # The contact typed for this registration: what staff see and where its mail goes. The
+    # person's contact on file may differ (a registration stands alone until its submitter
+    # proves control of a contact someone already registered with).
+    email = fields.CharField(max_length=254, default="")
+    phone = fields.CharField(max_length=20, default="")
     sector = fields.CharEnumField(Sector, max_length=20)
     organisation = fields.CharField(max_length=200, default="")
     language = fields.CharField(max_length=2, default="km")
@@ -105,6 +110,8 @@ class Registration(Model):
     # Secret parts of the personal manage link and of the ticket; changing one revokes it.
     manage_key = fields.CharField(max_length=32)
     ticket_seed = fields.BigIntField()
+    # Random, what a version-2 ticket carries instead of database ids; replacing it revokes.
+    ticket_id = fields.CharField(max_length=32, null=True, unique=True)
     consent_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -185,6 +192,8 @@ class Certificate(Model):
 
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=20, unique=True)
+    # The code printed on the holder's neutral copy: it only ever verifies as neutral.
+    neutral_code = fields.CharField(max_length=20, null=True, unique=True)
     kind = fields.CharEnumField(CertificateKind, max_length=12, default=CertificateKind.ATTENDANCE)
     person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
         "attendees.Person", related_name="certificates", null=True, on_delete=fields.SET_NULL

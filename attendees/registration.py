@@ -31,6 +31,7 @@ from attendees.errors import (
 from attendees.forms import RegistrationInput
 from attendees.models import (
     Invitation,
+    InvitationKind,
     Registration,
     RegistrationSource,
     RegistrationStatus,
@@ -46,12 +47,12 @@ WAITLISTED_MAIL = "registration_waitlisted_to_registrant"
 PROMOTED_MAIL = "registration_promoted_to_registrant"
 CANCELLED_MAIL = "registration_cancelled_to_registrant"
 SESSION_CANCELLED_MAIL = "session_cancelled_to_registrant"
+CLAIM_MAIL = "registration_claim_to_registrant"
 
 
 @dataclass(frozen=True)
 class RegistrationOutcome:
     registration: Registration
-    created: bool
     waitlist_position: int | None
 
 
@@ -128,12 +129,12 @@ async def waitlist_position(registration: Registration) -> int | None:
 
 
 async def _enqueue_for(registration: Registration, kind: str, settings: Settings) -> None:
-    person = registration.person
-    if person is None or not person.email:
+    """Mail about a registration goes to the email typed for it, never to another's."""
+    if not registration.email:
         return
     await mail.enqueue(
         kind,
-        to=person.email,
+        to=registration.email,
         language=registration.language,
         params={"registration_id": registration.id},
         domain=settings.domain,
@@ -168,6 +169,8 @@ _PERSON_INSERT = (
     "INSERT INTO person (email, phone, chosen_name, pronouns, language, created_at, "
     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+# Nothing when the email or the phone is already someone's (no conflict target: either).
+_PERSON_INSERT_NEW = _PERSON_INSERT + " ON CONFLICT DO NOTHING RETURNING id"
 
 
 @dataclass(frozen=True)
@@ -175,52 +178,63 @@ class _Decision:
     """What the steps decided; ``register`` turns it into the answer."""
 
     registration_id: int
-    created: bool
     confirmed: bool
     waitlist_position: int | None
     fields: dict[str, Any]
 
 
-def _person_steps(data: RegistrationInput, now: datetime) -> db.Steps[tuple[int, bool]]:
-    """The person these details belong to, and whether they are new: one statement in the
-    common case (a concurrent registration of the same new email waits, then finds it)."""
-    fields = [data.email, data.phone, data.chosen_name, data.pronouns, data.language, now, now]
+def _person_steps(data: RegistrationInput, now: datetime) -> db.Steps[tuple[int, int | None]]:
+    """The person this registration belongs to, and the person it may later join.
+
+    A contact nobody registered with makes a new person who holds it. A contact someone
+    already holds never attaches this registration to them: knowing an email or a phone must
+    open nothing. The registration gets a person of its own, with no contact on file, and
+    the holder of the email is returned so that they can be asked (at that address) whether
+    it is theirs. A phone cannot be asked, so a known phone gives no such person.
+    """
+    fields = [data.chosen_name, data.pronouns, data.language, now, now]
     if data.email:
-        row = yield db.Query(
-            _PERSON_INSERT + " ON CONFLICT (email) DO NOTHING RETURNING id", fields
-        )
+        row = yield db.Query(_PERSON_INSERT_NEW, [data.email, data.phone, *fields])
         if row is not None:
-            return int(row["id"]), True
-        row = yield db.Query("SELECT id, phone FROM person WHERE email = ?", [data.email])
+            return int(row["id"]), None
+        holder = yield db.Query("SELECT id FROM person WHERE email = ?", [data.email])
+        if holder is None:  # the phone is someone else's: this person holds the email only
+            row = yield db.Query(_PERSON_INSERT_NEW, [data.email, None, *fields])
+            if row is not None:
+                return int(row["id"]), None
+            holder = yield db.Query("SELECT id FROM person WHERE email = ?", [data.email])
+        claimable = int(holder["id"]) if holder is not None else None
     else:
-        row = yield db.Query(
-            "SELECT id, phone FROM person WHERE phone = ? ORDER BY id LIMIT 1", [data.phone]
-        )
-        if row is None:
-            created = yield db.Query(_PERSON_INSERT + " RETURNING id", fields)
-            return int(created["id"]), True
-    if data.phone and not row["phone"]:
-        yield db.Query(
-            "UPDATE person SET phone = ?, updated_at = ? WHERE id = ?",
-            [data.phone, now, row["id"]],
-            returns_row=False,
-        )
-    return int(row["id"]), False
+        row = yield db.Query(_PERSON_INSERT_NEW, [None, data.phone, *fields])
+        if row is not None:
+            return int(row["id"]), None
+        claimable = None
+    alone = yield db.Query(_PERSON_INSERT + " RETURNING id", [None, None, *fields])
+    return int(alone["id"]), claimable
 
 
-def _invitation_steps(session: Session, code: str, *, by_staff: bool) -> db.Steps[int | None]:
+def _invitation_steps(
+    session: Session, code: str, email: str | None, *, by_staff: bool
+) -> db.Steps[int | None]:
     """The invitation this registration uses, one of its seats taken; None if not needed.
-    Staff adding someone by hand need no invitation."""
+
+    Staff adding someone by hand need no invitation. A personal invitation is bound to the
+    email it was sent to: another email cannot use it.
+    """
+    invite_only = session.audience == Audience.INVITE_ONLY
     if not code:
-        if session.audience == Audience.INVITE_ONLY and not by_staff:
+        if invite_only and not by_staff:
             raise InvitationRequired()
         return None
     row = yield db.Query(
-        "SELECT id FROM invitation WHERE code = ? AND session_id = ? AND revoked_at IS NULL",
+        "SELECT id, kind, email FROM invitation "
+        "WHERE code = ? AND session_id = ? AND revoked_at IS NULL",
         [code, session.id],
     )
+    if row is not None and row["kind"] == InvitationKind.PERSONAL and row["email"] != email:
+        row = None
     if row is None:
-        if session.audience == Audience.INVITE_ONLY:
+        if invite_only and not by_staff:
             raise InvitationInvalid()
         return None  # a stale code on a public session does no harm
     taken = yield db.Query(
@@ -233,6 +247,20 @@ def _invitation_steps(session: Session, code: str, *, by_staff: bool) -> db.Step
     return int(row["id"])
 
 
+def _locked_session_steps(dialect: str, session_id: int) -> db.Steps[tuple[Session, int]]:
+    """The session, locked for this transaction, and how many people wait for a seat."""
+    row = yield db.Query(_LOCK_SESSION[dialect], [session_id])
+    if row is None or row["status"] == SessionStatus.DRAFT:
+        raise SessionNotFound()
+    if "waiting" not in row:
+        counted = yield db.Query(_COUNT_WAITING, [session_id])
+        row["waiting"] = counted["waiting"]
+    waiting = int(row.pop("waiting"))
+    for name in ("starts_at", "registration_opens_at", "registration_closes_at"):
+        row[name] = db.as_datetime(row[name])
+    return Session(**row), waiting
+
+
 def _registration_steps(
     dialect: str,
     session_id: int,
@@ -243,30 +271,16 @@ def _registration_steps(
     now: datetime,
     domain: str,
 ) -> db.Steps[_Decision]:
+    """Every registration is a new row, whether or not its contact is known, so that the
+    answer tells nothing about anyone else (see ``_person_steps``)."""
     by_staff = actor_id is not None
-    person_id, new_person = yield from _person_steps(data, now)
-    row = yield db.Query(_LOCK_SESSION[dialect], [session_id])
-    if row is None or row["status"] == SessionStatus.DRAFT:
-        raise SessionNotFound()
-    if "waiting" not in row:
-        counted = yield db.Query(_COUNT_WAITING, [session_id])
-        row["waiting"] = counted["waiting"]
-    waiting = int(row.pop("waiting"))
-    for name in ("starts_at", "registration_opens_at", "registration_closes_at"):
-        row[name] = db.as_datetime(row[name])
-    session = Session(**row)
+    session, waiting = yield from _locked_session_steps(dialect, session_id)
+    # On an invite-only session nothing else is decided, or told, without an invitation.
+    invitation_id = yield from _invitation_steps(
+        session, data.invitation_code, data.email, by_staff=by_staff
+    )
     _check_open(session, now, by_staff=by_staff)
-
-    existing = None
-    if not new_person:
-        existing = yield db.Query(
-            "SELECT id, status FROM registration WHERE session_id = ? AND person_id = ?",
-            [session_id, person_id],
-        )
-        if existing is not None and existing["status"] != RegistrationStatus.CANCELLED:
-            return _Decision(existing["id"], False, False, None, {})
-
-    invitation_id = yield from _invitation_steps(session, data.invitation_code, by_staff=by_staff)
+    person_id, claimable_person_id = yield from _person_steps(data, now)
     # Under the lock the count just read is the truth; the update stays conditional anyway.
     confirmed = session.confirmed_count < session.capacity and bool(
         (
@@ -283,6 +297,8 @@ def _registration_steps(
     fields: dict[str, Any] = {
         "chosen_name": data.chosen_name,
         "pronouns": data.pronouns,
+        "email": data.email or "",
+        "phone": data.phone or "",
         "sector": data.sector.value,
         "organisation": data.organisation,
         "language": data.language,
@@ -292,6 +308,7 @@ def _registration_steps(
         "invitation_id": invitation_id,
         "manage_key": manage_key,
         "ticket_seed": ticket_seed,
+        "ticket_id": secrets.token_hex(12),
         "consent_at": now if data.consent else None,
         # Taken under the lock: the waitlist order is the order the seats were decided in.
         "waitlisted_at": None if confirmed else datetime.now(UTC),
@@ -302,28 +319,28 @@ def _registration_steps(
         "checked_in_device": "",
         "updated_at": now,
     }
-    if existing is not None:  # registering again after cancelling: the same row, new secrets
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        yield db.Query(
-            f"UPDATE registration SET {assignments} WHERE id = ?",  # noqa: S608 - our columns
-            [*fields.values(), existing["id"]],
-            returns_row=False,
-        )
-        registration_id = int(existing["id"])
-    else:
-        columns = ["session_id", "person_id", *fields, "created_at"]
-        inserted = yield db.Query(
-            f"INSERT INTO registration ({', '.join(columns)}) "  # noqa: S608 - our columns
-            f"VALUES ({', '.join('?' for _ in columns)}) RETURNING id",
-            [session_id, person_id, *fields.values(), now],
-        )
-        registration_id = int(inserted["id"])
+    columns = ["session_id", "person_id", *fields, "created_at"]
+    inserted = yield db.Query(
+        f"INSERT INTO registration ({', '.join(columns)}) "  # noqa: S608 - our columns
+        f"VALUES ({', '.join('?' for _ in columns)}) RETURNING id",
+        [session_id, person_id, *fields.values(), now],
+    )
+    registration_id = int(inserted["id"])
     if data.email:
         yield mail.outbox_insert(
             CONFIRMED_MAIL if confirmed else WAITLISTED_MAIL,
             to=data.email,
             language=data.language,
             params={"registration_id": registration_id},
+            domain=domain,
+        )
+    if data.email and claimable_person_id is not None:
+        # The holder of this email is asked, at that address, whether it was them.
+        yield mail.outbox_insert(
+            CLAIM_MAIL,
+            to=data.email,
+            language=data.language,
+            params={"registration_id": registration_id, "person_id": claimable_person_id},
             domain=domain,
         )
     if actor_id is not None:
@@ -333,7 +350,7 @@ def _registration_steps(
         )  # fmt: skip
     # A new waitlisted registration is the last in line.
     fields.update(session_id=session_id, person_id=person_id, created_at=now)
-    return _Decision(registration_id, True, confirmed, None if confirmed else waiting + 1, fields)
+    return _Decision(registration_id, confirmed, None if confirmed else waiting + 1, fields)
 
 
 async def register(
@@ -347,7 +364,8 @@ async def register(
 ) -> RegistrationOutcome:
     """Register a person for a session: confirmed while seats remain, else waitlisted.
 
-    Registering again for the same session returns the existing registration.
+    Always a new registration with a manage link of its own, even for a contact already
+    registered (see ``_person_steps``): the answer never depends on who else registered.
     """
     moment = now or datetime.now(UTC)
     decision = await db.run_steps(
@@ -361,12 +379,9 @@ async def register(
             domain=settings.domain,
         )
     )
-    if not decision.created:
-        existing = await Registration.get(id=decision.registration_id)
-        return RegistrationOutcome(existing, False, await waitlist_position(existing))
     registration = Registration(id=decision.registration_id, **decision.fields)
     registration._saved_in_db = True
-    return RegistrationOutcome(registration, True, decision.waitlist_position)
+    return RegistrationOutcome(registration, decision.waitlist_position)
 
 
 async def promote_from_waitlist(session_id: int, *, settings: Settings) -> list[Registration]:
@@ -377,7 +392,6 @@ async def promote_from_waitlist(session_id: int, *, settings: Settings) -> list[
         head = (
             await Registration.filter(session_id=session_id, status=RegistrationStatus.WAITLISTED)
             .order_by("waitlisted_at", "id")
-            .select_related("person")
             .first()
         )
         if head is None or not await _take_seat(session_id):
@@ -402,7 +416,7 @@ async def cancel_registration(
     session_id: int = registration.session_id  # type: ignore[attr-defined]
     async with in_transaction() as connection:
         await db.lock_row(connection, "session", session_id)
-        registration = await Registration.get(id=registration_id).select_related("person")
+        registration = await Registration.get(id=registration_id)
         if registration.status == RegistrationStatus.CANCELLED:
             return CancellationOutcome(registration, [])
         was_confirmed = registration.status == RegistrationStatus.CONFIRMED
@@ -433,7 +447,7 @@ async def notify_session_cancelled(session_id: int, *, settings: Settings) -> in
     registrations = await Registration.filter(
         session_id=session_id,
         status__in=[RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED],
-    ).select_related("person")
+    )
     for registration in registrations:
         await _enqueue_for(registration, SESSION_CANCELLED_MAIL, settings)
     return len(registrations)

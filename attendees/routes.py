@@ -6,6 +6,9 @@
              /registrations/{token}/name           correct the chosen name (POST)
              /registrations/{token}/data.json      download my data
              /registrations/{token}/delete         confirm (GET), delete my data (POST)
+             /registrations/lost                   ask for one's links, sent by email
+             /registrations/join/{token}           "this was me": join it to my others
+             /people/{token}                       (emailed) all my registrations, data, delete
     staff    /staff/sessions/{id}/registrations    confirmed, waitlisted, cancelled; add by hand
              /staff/sessions/{id}/registrations.csv
              /staff/registrations/{id}/cancel      (POST)
@@ -30,9 +33,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from attendees import invitations as invitation_service
-from attendees import manage
-from attendees.certificates import curriculum_certificates_of, holder_certificate
+from attendees import manage, people
+from attendees.certificates import certificate_pdf, holder_certificate
 from attendees.forms import parse_registration
+from attendees.limits import registration_allowed
 from attendees.models import Registration, RegistrationSource, Sector
 from attendees.registration import cancel_registration, register, waitlist_position
 from attendees.tickets import ticket_for
@@ -41,7 +45,7 @@ from events.models import SessionStatus
 from events.services import get_session_for_staff, list_sessions_for_staff
 from sala.config import STATIC_DIR
 from sala.csrf import csrf_token, read_form
-from sala.errors import NotFound, SalaError, ValidationFailed
+from sala.errors import NotFound, RateLimited, SalaError, ValidationFailed
 from sala.forms import parse_id
 from sala.i18n import gettext
 from sala.models import Role
@@ -74,7 +78,6 @@ async def registration_page(request: Request) -> Response:
         "token": request.path_params["token"],
         "errors": {},
         "certificate": await holder_certificate(registration),
-        "curriculum_certificates": await curriculum_certificates_of(registration),
     }
     return render(request, "attendees/manage.html", context, headers=PRIVATE_HEADERS)
 
@@ -121,7 +124,6 @@ async def rename(request: Request) -> Response:
             "token": request.path_params["token"],
             "errors": exc.translated_errors(),
             "certificate": await holder_certificate(registration),
-            "curriculum_certificates": await curriculum_certificates_of(registration),
         }
         return render(
             request, "attendees/manage.html", context, status_code=422, headers=PRIVATE_HEADERS
@@ -154,6 +156,124 @@ async def delete_my_data(request: Request) -> Response:
         request,
         "attendees/confirm_delete.html",
         {"registration": registration, "session": registration.session},
+        headers=PRIVATE_HEADERS,
+    )
+
+
+# ----------------------------------------------------------------------------- joining, lost links
+
+
+@public
+async def join_registration(request: Request) -> Response:
+    """The emailed "this was me" link: GET asks (mail scanners open links), POST joins."""
+    settings = request.app.state.settings
+    registration, person = await people.claim_for_token(request.path_params["token"], settings)
+    if request.method == "POST":
+        await read_form(request)
+        shown = await people.join(registration, person, settings)
+        return RedirectResponse(
+            manage.manage_url(shown, settings).removeprefix(settings.base_url), status_code=303
+        )
+    return render(
+        request,
+        "attendees/join.html",
+        {"registration": registration, "session": registration.session},
+        headers=PRIVATE_HEADERS,
+    )
+
+
+@public
+async def lost_link(request: Request) -> Response:
+    """Ask for one's links by email. The answer is the same whether or not anyone holds the
+    address; the links go to that address only."""
+    sent = False
+    status = 200
+    form_error: str | None = None
+    values: dict[str, Any] = {}
+    if request.method == "POST":
+        form = await read_form(request)
+        values = {"email": str(form.get("email", ""))[:254]}
+        if not registration_allowed(request, values):
+            form_error, status = gettext(RateLimited.message), 429
+        else:
+            await people.send_my_links(
+                values["email"],
+                language=request.state.language,
+                settings=request.app.state.settings,
+            )
+            sent = True
+    return render(
+        request,
+        "attendees/lost_link.html",
+        {"sent": sent, "values": values, "form_error": form_error, "errors": {}},
+        status_code=status,
+        headers=PRIVATE_HEADERS,
+    )
+
+
+async def _person(request: Request) -> Any:
+    return await people.person_for_token(request.path_params["token"], request.app.state.settings)
+
+
+@public
+async def person_page(request: Request) -> Response:
+    settings = request.app.state.settings
+    person = await _person(request)
+    registrations = await people.registrations_of(person)
+    context = {
+        "person": person,
+        "token": request.path_params["token"],
+        "registrations": [(r, manage.manage_url(r, settings)) for r in registrations],
+        "curriculum_certificates": await people.curriculum_certificates(person),
+    }
+    return render(request, "attendees/person.html", context, headers=PRIVATE_HEADERS)
+
+
+@public
+async def person_certificate(request: Request) -> Response:
+    person = await _person(request)
+    wanted = request.path_params["code"]
+    held = await people.curriculum_certificates(person)
+    certificate = next((c for c in held if c.code == wanted), None)
+    if certificate is None:
+        raise NotFound()
+    neutral = request.query_params.get("neutral") == "1"
+    data = await certificate_pdf(certificate, request.app.state.settings, neutral=neutral)
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            **PRIVATE_HEADERS,
+            "content-disposition": f'attachment; filename="certificate-{certificate.code}.pdf"',
+        },
+    )
+
+
+@public
+async def person_data(request: Request) -> Response:
+    person = await _person(request)
+    body = json.dumps(await people.export_person(person), ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={
+            **PRIVATE_HEADERS,
+            "content-disposition": 'attachment; filename="my-sala-data.json"',
+        },
+    )
+
+
+@public
+async def person_delete(request: Request) -> Response:
+    person = await _person(request)
+    if request.method == "POST":
+        await read_form(request)
+        await people.delete_person(person, request.app.state.settings)
+        return render(request, "attendees/deleted.html", {}, headers=PRIVATE_HEADERS)
+    return render(
+        request,
+        "attendees/confirm_delete_all.html",
+        {"token": request.path_params["token"]},
         headers=PRIVATE_HEADERS,
     )
 
@@ -217,7 +337,6 @@ async def staff_registrations_csv(request: Request) -> Response:
     rows += [(r, None) for r in session_roster.cancelled]
     lines: list[list[object]] = [header]
     for registration, position in rows:
-        person = registration.person
         lines.append(
             [
                 registration.id,
@@ -225,8 +344,8 @@ async def staff_registrations_csv(request: Request) -> Response:
                 position or "",
                 registration.chosen_name,
                 registration.pronouns,
-                (person.email or "") if person else "",
-                (person.phone or "") if person else "",
+                registration.email,
+                registration.phone,
                 registration.sector.value,
                 registration.organisation,
                 registration.language,
@@ -471,6 +590,17 @@ routes = [
     Route("/staff/checkin/sw.js", scanner_worker, name="staff:scanner_worker"),
     Route("/staff/checkin/manifest.webmanifest", scanner_manifest, name="staff:scanner_manifest"),
     Route("/staff/checkin/{session_id:int}", scanner, name="staff:scanner"),
+    Route("/registrations/lost", lost_link, methods=["GET", "POST"], name="registration_lost"),
+    Route(
+        "/registrations/join/{token}",
+        join_registration,
+        methods=["GET", "POST"],
+        name="registration_join",
+    ),
+    Route("/people/{token}", person_page, name="person"),
+    Route("/people/{token}/data.json", person_data, name="person_data"),
+    Route("/people/{token}/certificates/{code}", person_certificate, name="person_certificate"),
+    Route("/people/{token}/delete", person_delete, methods=["GET", "POST"], name="person_delete"),
     Route("/registrations/{token}", registration_page, name="registration"),
     Route("/registrations/{token}/ticket.png", ticket_png, name="registration_ticket"),
     Route(

@@ -106,7 +106,11 @@ REGISTRATION_RECEIPT_SCHEMA: dict[str, Any] = {
         "status": {"type": "string", "enum": ["confirmed", "waitlisted"]},
         "waitlist_position": {"type": ["integer", "null"]},
         "manage_url": {"type": "string", "description": "the person's private link"},
-        "created": {"type": "boolean", "description": "false: they were already registered"},
+        "created": {
+            "type": "boolean",
+            "description": "always true: every answer is a new registration, whoever else "
+            "registered with this contact",
+        },
     },
 }
 

@@ -18,7 +18,7 @@ class SessionRoster:
 
 
 async def roster(session: Session) -> SessionRoster:
-    registrations = await Registration.filter(session_id=session.id).select_related("person")
+    registrations = await Registration.filter(session_id=session.id)
     confirmed = [r for r in registrations if r.status == RegistrationStatus.CONFIRMED]
     waitlisted = sorted(
         (r for r in registrations if r.status == RegistrationStatus.WAITLISTED),

@@ -34,6 +34,14 @@ EXPECTED_PUBLIC = {
     "/registrations/{token}/delete",
     "/registrations/{token}/certificate.pdf",
     "/registrations/{token}/certificates/{code}.pdf",
+    # Asking for one's links (the answer is the same for any email), joining a registration
+    # to its email's holder, and the holder's page: through links emailed to the holder only.
+    "/registrations/lost",
+    "/registrations/join/{token}",
+    "/people/{token}",
+    "/people/{token}/data.json",
+    "/people/{token}/certificates/{code}",
+    "/people/{token}/delete",
     # Checking a certificate: says valid or revoked, never who holds it.
     "/verify",
     "/verify/{code}",

@@ -1,0 +1,215 @@
+"""A person's registrations together, only for whoever holds the person's email.
+
+Knowing an email or a phone opens nothing. A manage link opens its one registration. What
+spans registrations — the list of every training a person registered for, the download and
+the deletion of all of it — is reached only through a link emailed to the address on file:
+
+- **Joining.** A registration made with an email someone already registered with stands
+  alone (a person of its own, with no contact on file). The holder of the email is asked at
+  that address whether it was them (``registration_claim_to_registrant``); the link joins it
+  to their other registrations. If they already had a seat at that session, the new one is a
+  duplicate: it is cancelled (its seat goes to the waitlist) and the link opens the old one.
+- **My registrations.** Anyone may ask for the links of an email (``/registrations/lost``);
+  the answer is the same whether or not the email is known, and the links go to that email
+  only (``registration_links_to_registrant``). Phone-only people get nothing this way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from tortoise.transactions import in_transaction
+
+from attendees.errors import LinkExpired
+from attendees.forms import normalise_email
+from attendees.manage import anonymise, export_registration
+from attendees.models import (
+    Certificate,
+    CertificateKind,
+    CertificateStatus,
+    Person,
+    Registration,
+    RegistrationStatus,
+)
+from attendees.registration import cancel_registration
+from sala import db, mail
+from sala.config import Settings
+
+CLAIM_LINK_DAYS = 30
+PERSON_LINK_HOURS = 24
+LINKS_MAIL = "registration_links_to_registrant"
+
+
+@cache
+def _serializer(secret_key: str, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=salt)
+
+
+def _claims(settings: Settings) -> URLSafeTimedSerializer:
+    return _serializer(settings.secret_key, "sala.registration.claim")
+
+
+def _people(settings: Settings) -> URLSafeTimedSerializer:
+    return _serializer(settings.secret_key, "sala.person")
+
+
+# ----------------------------------------------------------------------------- joining
+
+
+def claim_url(registration: Registration, person_id: int, settings: Settings) -> str:
+    token = _claims(settings).dumps([registration.id, registration.manage_key, person_id])
+    return f"{settings.base_url}/registrations/join/{token}"
+
+
+async def claim_for_token(token: str, settings: Settings) -> tuple[Registration, Person]:
+    """The registration and the person of a joining link; ``LinkExpired`` otherwise (also
+    once used: the registration then belongs to the person already)."""
+    if len(token) > 300:
+        raise LinkExpired()
+    try:
+        registration_id, key, person_id = _claims(settings).loads(
+            token, max_age=CLAIM_LINK_DAYS * 24 * 3600
+        )
+    except (BadSignature, ValueError, TypeError) as exc:
+        raise LinkExpired() from exc
+    if not all(isinstance(value, int) for value in (registration_id, person_id)) or not (
+        isinstance(key, str) and key
+    ):
+        raise LinkExpired()
+    registration = await Registration.get_or_none(
+        id=registration_id, manage_key=key, anonymised_at=None
+    ).select_related("person", "session")
+    person = await Person.get_or_none(id=person_id)
+    if (
+        registration is None
+        or person is None
+        or registration.person is None
+        or registration.person.id == person.id
+        or registration.person.email is not None  # it already holds a contact of its own
+        or person.email != registration.email
+    ):
+        raise LinkExpired()
+    return registration, person
+
+
+async def join(registration: Registration, person: Person, settings: Settings) -> Registration:
+    """Join a registration that stood alone to the person who proved they hold its email.
+
+    Returns the registration to show: this one, or, when the person already had a seat at
+    that session, their earlier one (this duplicate is then cancelled and anonymised).
+    """
+    session_id: int = registration.session_id  # type: ignore[attr-defined]
+    earlier = await Registration.get_or_none(session_id=session_id, person_id=person.id)
+    if earlier is not None and earlier.status != RegistrationStatus.CANCELLED:
+        if registration.status != RegistrationStatus.CANCELLED:
+            await cancel_registration(registration.id, settings=settings, actor=None)
+        await anonymise(
+            [registration.id], registration.person, settings, certificates_too=True,
+            reason="a duplicate, joined to the holder's earlier registration",
+        )  # fmt: skip
+        return earlier
+    alone = registration.person
+    if alone is None:
+        raise LinkExpired()
+    if earlier is not None:  # an old cancelled seat at the same session: history only
+        await anonymise([earlier.id], None, settings, certificates_too=False, reason="replaced")
+    async with in_transaction() as connection:
+        await db.lock_row(connection, "session", session_id)
+        await Registration.filter(id=registration.id).update(person_id=person.id)
+        await Certificate.filter(person_id=alone.id).update(person_id=person.id)
+        await Person.filter(id=alone.id).delete()
+    registration.person = person
+    return registration
+
+
+# ----------------------------------------------------------------------------- my registrations
+
+
+def person_url(person: Person, settings: Settings) -> str:
+    token = _people(settings).dumps([person.id, person.email])
+    return f"{settings.base_url}/people/{token}"
+
+
+async def person_for_token(token: str, settings: Settings) -> Person:
+    if len(token) > 400:
+        raise LinkExpired()
+    try:
+        person_id, email = _people(settings).loads(token, max_age=PERSON_LINK_HOURS * 3600)
+    except (BadSignature, ValueError, TypeError) as exc:
+        raise LinkExpired() from exc
+    if not isinstance(person_id, int) or not isinstance(email, str) or not email:
+        raise LinkExpired()
+    person = await Person.get_or_none(id=person_id, email=email)
+    if person is None:
+        raise LinkExpired()
+    return person
+
+
+async def send_my_links(raw_email: str, *, language: str, settings: Settings) -> None:
+    """Email the holder of this address a link to all their registrations; nothing else
+    happens, and nothing is told, when nobody holds it."""
+    try:
+        email = normalise_email(raw_email)
+    except ValueError:
+        return
+    person = await Person.get_or_none(email=email) if email else None
+    if person is None or person.email is None:
+        return
+    await mail.enqueue(
+        LINKS_MAIL,
+        to=person.email,
+        language=language,
+        params={"person_id": person.id},
+        domain=settings.domain,
+    )
+
+
+async def registrations_of(person: Person) -> list[Registration]:
+    return (
+        await Registration.filter(person_id=person.id, anonymised_at=None)
+        .select_related("session", "session__topic")
+        .order_by("-session__starts_at")
+    )
+
+
+async def curriculum_certificates(person: Person) -> list[Certificate]:
+    """The person's valid curriculum certificates: shown only behind the emailed link, as
+    they tell which curriculum (and team) the person is in."""
+    return await Certificate.filter(
+        person_id=person.id, kind=CertificateKind.CURRICULUM, status=CertificateStatus.VALID
+    ).order_by("id")
+
+
+async def export_person(person: Person) -> dict[str, Any]:
+    """Everything Sala holds about the holder of this email, as they would read it."""
+    return {
+        "person": {
+            "chosen_name": person.chosen_name,
+            "pronouns": person.pronouns,
+            "email": person.email,
+            "phone": person.phone,
+            "language": person.language,
+            "created_at": person.created_at.isoformat(),
+        },
+        "registrations": [export_registration(r) for r in await registrations_of(person)],
+        "exported_at": datetime.now(UTC).isoformat(),
+    }
+
+
+async def delete_person(person: Person, settings: Settings) -> int:
+    """Cancel and anonymise every registration of the person, and delete them."""
+    registrations = await Registration.filter(person_id=person.id)
+    for item in registrations:
+        if item.status != RegistrationStatus.CANCELLED:
+            await cancel_registration(item.id, settings=settings, actor=None)
+    await anonymise(
+        [item.id for item in registrations],
+        person,
+        settings,
+        certificates_too=True,
+        reason="deleted by the holder",
+    )
+    return len(registrations)
