@@ -41,6 +41,17 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_BUT_NEWLINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+# Characters that change the order text is shown in (bidirectional embeddings, overrides,
+# isolates and marks) or show nothing at all (word joiner, invisible operators, BOM, soft
+# hyphen, fillers): they let "Dara" and "Dara\u202e" be two people, or an address read
+# as another. Khmer's zero-width space and the joiners (U+200B-U+200D) stay allowed: Khmer
+# writes them between words and inside clusters, and emoji sequences need the joiner.
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u115f\u1160\u180e\u200e\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]"
+)
+
+
 def _has_control_characters(value: str, *, allow_newlines: bool) -> bool:
     """Control characters (CR and LF among them) never belong in a one-line field: in an
     email header they would let someone add headers of their own."""
@@ -67,6 +78,15 @@ class FieldReader:
         value = value.strip()
         if _has_control_characters(value, allow_newlines=multiline):
             self.fail(name, N_("This contains characters that are not allowed."))
+            return ""
+        if _INVISIBLE.search(value):
+            self.fail(
+                name,
+                N_(
+                    "This contains invisible characters, or characters that change the "
+                    "direction of the text. Please type it again without them."
+                ),
+            )
             return ""
         if required and not value:
             self.fail(name, N_("This field is required."))
