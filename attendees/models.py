@@ -39,7 +39,12 @@ class InvitationKind(StrEnum):
 
 
 class Person(Model):
-    """One human across sessions, matched on normalised email, else phone."""
+    """One human across sessions: the holder of an email (or, without one, a phone).
+
+    A registration whose contact nobody holds yet makes a person holding it. A registration
+    with a contact someone holds gets a person of its own with no contact at all, and joins
+    the holder only when they prove they read that email (``attendees.people``).
+    """
 
     id = fields.IntField(primary_key=True)
     email = fields.CharField(max_length=254, null=True, unique=True)
