@@ -72,7 +72,11 @@ async def registration_for_token(token: str, settings: Settings) -> Registration
 
 
 async def rename(registration: Registration, chosen_name: str, settings: Settings) -> Registration:
-    """Correct the chosen name; a valid certificate carries the new name from now on."""
+    """Correct the chosen name; a valid certificate carries the new name from now on.
+
+    The person's name (what a team's page shows) follows only when this is the person's one
+    registration: a manage link speaks for its registration, not for the email's holder.
+    """
     reader = FieldReader({"chosen_name": chosen_name})
     name = reader.text("chosen_name", max_length=120, required=True)
     if reader.errors:
@@ -80,9 +84,15 @@ async def rename(registration: Registration, chosen_name: str, settings: Setting
     async with in_transaction():
         registration.chosen_name = name
         await registration.save(update_fields=["chosen_name", "updated_at"])
-        if registration.person is not None:
-            registration.person.chosen_name = name
-            await registration.person.save(update_fields=["chosen_name", "updated_at"])
+        person = registration.person
+        if (
+            person is not None
+            and not await Registration.filter(person_id=person.id)
+            .exclude(id=registration.id)
+            .exists()
+        ):
+            person.chosen_name = name
+            await person.save(update_fields=["chosen_name", "updated_at"])
         await Certificate.filter(valid_for_registration=registration.id).update(holder_name=name)
     for certificate in await Certificate.filter(registration_id=registration.id):
         forget_pdf(certificate, settings)

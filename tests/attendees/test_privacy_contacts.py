@@ -80,9 +80,7 @@ async def _register(web: httpx.AsyncClient, session_id: int, **overrides: Any) -
     return await web.post(f"/api/v1/sessions/{session_id}/registrations", json=_body(**overrides))
 
 
-async def _mail_to(
-    server: MailServer, settings: Settings, address: str
-) -> list[tuple[str, str]]:
+async def _mail_to(server: MailServer, settings: Settings, address: str) -> list[tuple[str, str]]:
     """Send what is due; the (subject, text) of every message this address received."""
     while await deliver_due(SmtpTransport(settings), settings):
         pass
@@ -263,8 +261,16 @@ async def test_whoever_registered_first_with_an_email_sees_nothing_joined_later(
     asked = await web.get(join.removeprefix(BASE))
     await web.post(join.removeprefix(BASE), data={"csrf_token": csrf_from(asked.text)})
     link = stranger["manage_url"].removeprefix(BASE)
-    assert "Orchid" not in (await web.get(link)).text
+    page = await web.get(link)
+    assert "Orchid" not in page.text
     assert "Orchid" not in (await web.get(link + "/data.json")).text
+    # Nor can it rename the holder (the name a team page shows).
+    holder = await Person.get(email=VICTIM)
+    await web.post(
+        link + "/name", data={"chosen_name": "Mallory", "csrf_token": csrf_from(page.text)}
+    )
+    await holder.refresh_from_db()
+    assert holder.chosen_name != "Mallory"
 
 
 async def test_invite_only_asks_for_the_invitation_before_anything_else(
