@@ -138,7 +138,7 @@ async def create_invitations(request: Request) -> Response:
 async def checkin_list(request: Request) -> Response:
     session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
     keys = load_keys(request.app.state.settings.data_dir)
-    return JSONResponse(await checkin_list_for(session, keys))
+    return JSONResponse(await checkin_list_for(session, keys, request.state.user))
 
 
 @staff_api(Role.ADMIN, Role.FACILITATOR)
@@ -261,7 +261,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
     },
     "/api/v1/sessions/{session_id}/checkin-list": {
         "get": operation(
-            "What a scanner needs offline: tickets, names, status, revocations, public keys",
+            "What a scanner needs offline: ticket ids, names, status, revocations, public "
+            "keys, and until when a phone may keep it",
             response=ref("CheckinList"),
             staff=True,
             errors=(404,),

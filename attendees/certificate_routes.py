@@ -2,7 +2,9 @@
 
 anyone   /verify                                  type a code
          /verify/{code}                           valid, revoked or unknown; check a name
-person   /registrations/{token}/certificate.pdf   their certificate (?neutral=1)
+                                                  (a neutral copy's code: the neutral view)
+person   /registrations/{token}/certificate.pdf   their certificate (?neutral=1: the copy
+                                                  with a neutral title and its own code)
 staff    /staff/sessions/{id}/certificates        issue, progress, revoke, reissue
          /staff/sessions/{id}/certificates/progress.json
          /staff/certificates/{id}.pdf
@@ -21,7 +23,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from attendees import certificates as service
-from attendees import manage
+from attendees import manage, people
 from attendees.errors import CertificateNotFound
 from attendees.limits import name_check_allowed
 from attendees.models import Certificate, CertificateStatus, Registration, RegistrationStatus
@@ -60,10 +62,6 @@ async def verify_start(request: Request) -> Response:
     )
 
 
-def _neutral(request: Request) -> bool:
-    return request.query_params.get("copy") == service.NEUTRAL_COPY
-
-
 def _unknown(request: Request, code: str) -> Response:
     return render(
         request,
@@ -77,16 +75,16 @@ def _unknown(request: Request, code: str) -> Response:
 @public
 async def verify(request: Request) -> Response:
     """What a code says. The holder's name never appears: a visitor may type a name and
-    learns only whether it matches."""
+    learns only whether it matches. A neutral copy's code shows only the neutral view,
+    whatever the query string says; the real code only the real one."""
     try:
-        certificate = await service.find_certificate(request.path_params["code"])
+        copy = await service.find_copy(request.path_params["code"])
     except CertificateNotFound:
         return _unknown(request, request.path_params["code"])
+    certificate = copy.certificate
     context: dict[str, Any] = {
         "certificate": certificate,
-        "facts": await service.public_facts(
-            certificate, request.app.state.settings, neutral=_neutral(request)
-        ),
+        "facts": await service.public_facts(copy, request.app.state.settings),
         "checked_name": None,
         "matches": None,
         "error": None,
@@ -97,7 +95,7 @@ async def verify(request: Request) -> Response:
         typed = str(form.get("name", ""))[:200]
         if not typed.strip():
             pass  # nothing asked, nothing counted
-        elif not name_check_allowed(request, certificate.code):
+        elif not name_check_allowed(request, certificate.code):  # both codes share it
             context["error"] = RateLimited().translated()
             status = 429
         else:
@@ -122,24 +120,26 @@ async def holder_pdf(request: Request) -> Response:
     certificate = await service.holder_certificate(registration)
     if certificate is None:
         raise NotFound()
-    neutral = request.query_params.get("neutral") == "1"
-    data = await service.certificate_pdf(certificate, settings, neutral=neutral)
-    return _pdf(data, f"certificate-{certificate.code}.pdf")
+    copy = await service.holder_copy(certificate, settings, neutral=_neutral_copy(request))
+    return _pdf(copy.data, copy.filename)
+
+
+def _neutral_copy(request: Request) -> bool:
+    return request.query_params.get("neutral") == "1"
 
 
 @public
 async def holder_curriculum_pdf(request: Request) -> Response:
-    """A curriculum certificate, from the manage link of any registration of its holder."""
+    """A curriculum certificate, from the holder's page (the link emailed to them)."""
     settings = request.app.state.settings
-    registration = await manage.registration_for_token(request.path_params["token"], settings)
+    person = await people.person_for_token(request.path_params["token"], settings)
     wanted = service.normalise_code(request.path_params["code"])
-    held = await service.curriculum_certificates_of(registration)
+    held = await service.curriculum_certificates_of(person)
     certificate = next((c for c in held if c.code == wanted), None)
     if certificate is None:
         raise NotFound()
-    neutral = request.query_params.get("neutral") == "1"
-    data = await service.certificate_pdf(certificate, settings, neutral=neutral)
-    return _pdf(data, f"certificate-{certificate.code}.pdf")
+    copy = await service.holder_copy(certificate, settings, neutral=_neutral_copy(request))
+    return _pdf(copy.data, copy.filename)
 
 
 # ----------------------------------------------------------------------------- staff
@@ -328,9 +328,7 @@ routes = [
     Route("/verify/{code}", verify, methods=["GET", "POST"], name="certificate_verify"),
     Route("/registrations/{token}/certificate.pdf", holder_pdf, name="registration_certificate"),
     Route(
-        "/registrations/{token}/certificates/{code}.pdf",
-        holder_curriculum_pdf,
-        name="registration_curriculum_certificate",
+        "/people/{token}/certificates/{code}.pdf", holder_curriculum_pdf, name="person_certificate"
     ),
     Route(
         "/staff/sessions/{session_id:int}/certificates",

@@ -12,6 +12,11 @@ shown as ``XXXX-XXXX-XXXX``: 60 random bits, so codes cannot be guessed or walke
 verification page (``/verify/{code}``) says valid, revoked or unknown with the training,
 date and issuer; the holder's name only ever as "matches" or "does not match" what the
 visitor typed.
+
+The holder's neutral copy (to show an employer) carries a second code of its own,
+``neutral_code``, which only ever verifies as that copy: the neutral title and the issuer,
+with no title, topic, place or date that could lead back to the training through the public
+calendar. Nothing in a request (a query string) turns one view into the other.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from attendees.certificate_pdf.page import CertificateContent, Signature, render_certificate
@@ -85,6 +91,10 @@ DEFAULT_WORDING = {
     "neutral_title_en": "Human rights training",
 }
 
+# The neutral copy's words are fixed: a topic's own wording may name the topic, its place
+# or its dates in plain words, so only its neutral title is taken from it.
+NEUTRAL_BODY = {"body_km": DEFAULT_WORDING["body_km"], "body_en": DEFAULT_WORDING["body_en"]}
+
 
 # ----------------------------------------------------------------------------- codes
 
@@ -92,6 +102,22 @@ DEFAULT_WORDING = {
 def new_code() -> str:
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+async def neutral_code_of(certificate: Certificate) -> str:
+    """The code of the certificate's neutral copy, made the first time it is needed
+    (certificates issued before neutral copies had codes of their own).
+
+    A conditional update: two requests at once both end with the code that was stored first.
+    """
+    if certificate.neutral_code:
+        return certificate.neutral_code
+    await Certificate.filter(id=certificate.id, neutral_code__isnull=True).update(
+        neutral_code=new_code()
+    )
+    stored = await Certificate.filter(id=certificate.id).values_list("neutral_code", flat=True)
+    certificate.neutral_code = str(stored[0])
+    return certificate.neutral_code
 
 
 def normalise_code(text: str) -> str | None:
@@ -160,6 +186,7 @@ def _certificate_for(
 ) -> Certificate:
     return Certificate(
         code=new_code(),
+        neutral_code=new_code(),
         registration_id=registration.id,
         session_id=session.id,
         valid_for_registration=registration.id,
@@ -224,11 +251,13 @@ async def render_pending(settings: Settings, *, budget_seconds: float = 10.0) ->
 async def _render_and_send(certificate: Certificate, settings: Settings) -> None:
     """One certificate's PDF, then (once only) its email, which attaches the PDF made here."""
     await certificate_pdf(certificate, settings, refresh=True)
+    # A session's certificate goes to the email typed for its registration; a curriculum
+    # certificate to the person's email on file.
     registration_id: int | None = certificate.registration_id  # type: ignore[attr-defined]
-    registration = await Registration.get_or_none(id=registration_id).select_related("person")
+    registration = await Registration.get_or_none(id=registration_id)
     person_id: int | None = certificate.person_id  # type: ignore[attr-defined]
-    person = registration.person if registration else await Person.get_or_none(id=person_id)
-    to = person.email if person and person.email else None
+    person = None if registration else await Person.get_or_none(id=person_id)
+    to = (registration.email if registration else person.email if person else None) or None
     async with in_transaction() as connection:
         marked = await db.execute(
             connection,
@@ -259,7 +288,9 @@ def _cache_path(settings: Settings, certificate: Certificate) -> Path:
 async def certificate_pdf(
     certificate: Certificate, settings: Settings, *, neutral: bool = False, refresh: bool = False
 ) -> bytes:
-    """The certificate's PDF. The holder's usual copy is kept in the data dir once made."""
+    """The certificate's PDF. The holder's usual copy is kept in the data dir once made;
+    the neutral copy is made each time it is asked for and never written to disk, so the
+    cache (named after the real code) can never hand out one for the other."""
     path = _cache_path(settings, certificate)
     if not neutral and not refresh and path.exists():
         return path.read_bytes()
@@ -271,6 +302,22 @@ async def certificate_pdf(
         temporary.write_bytes(pdf)
         os.replace(temporary, path)
     return pdf
+
+
+@dataclass(frozen=True)
+class HolderCopy:
+    """A PDF the holder downloads, and the file name to give it."""
+
+    data: bytes
+    filename: str
+
+
+async def holder_copy(certificate: Certificate, settings: Settings, *, neutral: bool) -> HolderCopy:
+    """The holder's certificate, or its neutral copy. The file is named after the code it
+    prints: a neutral copy sent on by email must not carry the real code in its name."""
+    data = await certificate_pdf(certificate, settings, neutral=neutral)
+    code = await neutral_code_of(certificate) if neutral else certificate.code
+    return HolderCopy(data, f"certificate-{code}.pdf")
 
 
 def forget_pdf(certificate: Certificate, settings: Settings) -> None:
@@ -303,12 +350,28 @@ async def wording_for(topic_code: str) -> dict[str, str]:
     }
 
 
+async def _wording_of(certificate: Certificate) -> dict[str, str]:
+    if certificate.kind == CertificateKind.CURRICULUM:
+        return CURRICULUM_WORDING
+    return await wording_for(certificate.topic_code)
+
+
 def fill(template: str, values: dict[str, str]) -> str:
     """Put the values into a wording; unknown ``{words}`` stay as they are."""
     text = template
     for key, value in values.items():
         text = text.replace("{" + key + "}", value)
     return text
+
+
+async def _design() -> tuple[bytes | None, tuple[Signature, ...]]:
+    """The logo and the signatures, as uploaded by an admin."""
+    images = {image.name: image.data for image in await CertificateImage.all()}
+    signatures = tuple(
+        Signature(s.name, s.role, images.get(f"signature-{s.position}"))
+        for s in await CertificateSignatory.all().order_by("position")
+    )
+    return images.get("logo"), signatures
 
 
 async def certificate_content(
@@ -318,17 +381,15 @@ async def certificate_content(
     neutral: bool = False,
     wording: dict[str, str] | None = None,
 ) -> CertificateContent:
-    topic = await Topic.get_or_none(code=certificate.topic_code) if certificate.topic_code else None
     if wording is None:
-        curriculum = certificate.kind == CertificateKind.CURRICULUM
-        wording = CURRICULUM_WORDING if curriculum else await wording_for(certificate.topic_code)
+        wording = await _wording_of(certificate)
+    if neutral:
+        return await _neutral_content(certificate, settings, wording)
+    topic = await Topic.get_or_none(code=certificate.topic_code) if certificate.topic_code else None
     title_km = certificate.title_km or certificate.title_en
     title_en = certificate.title_en or certificate.title_km
     topic_km = topic.name_km if topic else ""
     topic_en = topic.name_en if topic else ""
-    if neutral:
-        title_km, title_en = wording["neutral_title_km"], wording["neutral_title_en"]
-        topic_km = topic_en = ""
     organisation = settings.organisation_name
     values_km = {
         "name": certificate.holder_name,
@@ -344,11 +405,7 @@ async def certificate_content(
         "topic": topic_en,
         "dates": _dates(certificate, "en"),
     }
-    images = {image.name: image.data for image in await CertificateImage.all()}
-    signatures = tuple(
-        Signature(s.name, s.role, images.get(f"signature-{s.position}"))
-        for s in await CertificateSignatory.all().order_by("position")
-    )
+    logo, signatures = await _design()
     return CertificateContent(
         holder_name=certificate.holder_name,
         body_km=fill(wording["body_km"], values_km),
@@ -363,20 +420,53 @@ async def certificate_content(
         organisation_km=organisation,
         organisation_en=organisation,
         code=certificate.code,
-        verification_url=verification_url(certificate, settings, neutral=neutral),
-        logo=images.get("logo"),
+        verification_url=verification_url(certificate, settings),
+        logo=logo,
+        signatures=signatures,
+        created_at=certificate.issued_at,
+    )
+
+
+async def _neutral_content(
+    certificate: Certificate, settings: Settings, wording: dict[str, str]
+) -> CertificateContent:
+    """The neutral copy: the neutral title, its own code, and no topic, place or date (a
+    date and the public calendar would find the training)."""
+    code = await neutral_code_of(certificate)
+    curriculum = certificate.kind == CertificateKind.CURRICULUM
+    body = CURRICULUM_WORDING if curriculum else NEUTRAL_BODY
+    title_km, title_en = wording["neutral_title_km"], wording["neutral_title_en"]
+    organisation = settings.organisation_name
+    blank = {"name": certificate.holder_name, "topic": "", "dates": "", "place": "",
+             "organisation": organisation}  # fmt: skip
+    logo, signatures = await _design()
+    return CertificateContent(
+        holder_name=certificate.holder_name,
+        body_km=fill(body["body_km"], {**blank, "title": title_km}),
+        body_en=fill(body["body_en"], {**blank, "title": title_en}),
+        title_km=title_km,
+        title_en=title_en,
+        topic_km="",
+        topic_en="",
+        dates_km="",
+        dates_en="",
+        place="",
+        organisation_km=organisation,
+        organisation_en=organisation,
+        code=code,
+        verification_url=_verification_url(code, settings),
+        logo=logo,
         signatures=signatures,
     )
 
 
-NEUTRAL_COPY = "neutral"
+def verification_url(certificate: Certificate, settings: Settings) -> str:
+    """The certificate's page (the neutral copy prints the page of its own code)."""
+    return _verification_url(certificate.code, settings)
 
 
-def verification_url(certificate: Certificate, settings: Settings, *, neutral: bool = False) -> str:
-    """The certificate's page. The neutral copy's link asks that page for the neutral
-    title too, so an employer who follows it does not read the training's real topic."""
-    url = f"{settings.base_url}/verify/{certificate.code}"
-    return f"{url}?copy={NEUTRAL_COPY}" if neutral else url
+def _verification_url(code: str, settings: Settings) -> str:
+    return f"{settings.base_url}/verify/{code}"
 
 
 # ----------------------------------------------------------------------------- revoking
@@ -455,6 +545,7 @@ async def reissue_certificate(certificate_id: int, *, staff: StaffUser, reason: 
                 await _revoke(old, staff=staff, reason=reason)
             new = await Certificate.create(
                 code=new_code(),
+                neutral_code=new_code(),
                 kind=old.kind,
                 person_id=old.person_id,  # type: ignore[attr-defined]
                 registration_id=registration_id,
@@ -484,12 +575,37 @@ async def reissue_certificate(certificate_id: int, *, staff: StaffUser, reason: 
 
 
 async def find_certificate(code: str) -> Certificate:
-    """The certificate with this code; :class:`CertificateNotFound` for unknown or malformed."""
+    """The certificate with this (real) code; :class:`CertificateNotFound` for unknown or
+    malformed. Staff work with real codes only."""
     normalised = normalise_code(code)
     certificate = await Certificate.get_or_none(code=normalised) if normalised else None
     if certificate is None:
         raise CertificateNotFound()
     return certificate
+
+
+@dataclass(frozen=True)
+class CertificateCopy:
+    """What a code someone holds stands for: the certificate itself, or its neutral copy."""
+
+    certificate: Certificate
+    neutral: bool
+
+    @property
+    def code(self) -> str:
+        certificate = self.certificate
+        return str(certificate.neutral_code) if self.neutral else certificate.code
+
+
+async def find_copy(code: str) -> CertificateCopy:
+    """The copy this code was printed on. Which one is decided by the code alone, never by
+    anything else in the request; :class:`CertificateNotFound` for unknown or malformed."""
+    normalised = normalise_code(code)
+    if normalised is not None:
+        found = await Certificate.filter(Q(code=normalised) | Q(neutral_code=normalised)).first()
+        if found is not None:
+            return CertificateCopy(found, neutral=found.code != normalised)
+    raise CertificateNotFound()
 
 
 def _folded(name: str) -> str:
@@ -510,11 +626,30 @@ def training_title(certificate: Certificate, language: str) -> str:
     return certificate.title_en or certificate.title_km
 
 
-async def public_facts(
-    certificate: Certificate, settings: Settings, *, neutral: bool = False
-) -> dict[str, object]:
-    """What anyone with the code may know: never the holder's name. For the neutral copy,
-    the neutral title and no topic, as printed on it."""
+async def public_facts(copy: CertificateCopy, settings: Settings) -> dict[str, object]:
+    """What anyone holding this code may know: never the holder's name. The neutral copy's
+    code gives its neutral title, its state and the issuer only: no title, topic, place or
+    date (with a date, the public calendar finds the training). The keys stay the same."""
+    certificate = copy.certificate
+    facts: dict[str, object] = {
+        "code": copy.code,
+        "status": certificate.status.value,
+        "issuer": settings.organisation_name,
+    }
+    if copy.neutral:
+        wording = await _wording_of(certificate)
+        training = {
+            "title_km": wording["neutral_title_km"],
+            "title_en": wording["neutral_title_en"],
+            "topic": "",
+            "topic_name_km": "",
+            "topic_name_en": "",
+        }
+        dates = {
+            "starts_at": None, "ends_at": None, "dates": "", "issued_at": None,
+            "revoked_at": None,
+        }  # fmt: skip
+        return {**facts, "training": training, **dates}
     topic = await Topic.get_or_none(code=certificate.topic_code)
     training = {
         "title_km": certificate.title_km or certificate.title_en,
@@ -523,25 +658,13 @@ async def public_facts(
         "topic_name_km": topic.name_km if topic else "",
         "topic_name_en": topic.name_en if topic else "",
     }
-    if neutral:
-        curriculum = certificate.kind == CertificateKind.CURRICULUM
-        wording = CURRICULUM_WORDING if curriculum else await wording_for(certificate.topic_code)
-        training = {
-            "title_km": wording["neutral_title_km"],
-            "title_en": wording["neutral_title_en"],
-            "topic": "",
-            "topic_name_km": "",
-            "topic_name_en": "",
-        }
     return {
-        "code": certificate.code,
-        "status": certificate.status.value,
+        **facts,
         "training": training,
         "starts_at": certificate.starts_at.isoformat(),
         "ends_at": certificate.ends_at.isoformat(),
         "dates": _dates(certificate, current_language.get()),
         "issued_at": certificate.issued_at.isoformat(),
-        "issuer": settings.organisation_name,
         "revoked_at": certificate.revoked_at.isoformat() if certificate.revoked_at else None,
     }
 
@@ -551,13 +674,12 @@ async def holder_certificate(registration: Registration) -> Certificate | None:
     return await Certificate.get_or_none(valid_for_registration=registration.id)
 
 
-async def curriculum_certificates_of(registration: Registration) -> list[Certificate]:
-    """The valid curriculum certificates of the person behind this registration."""
-    person_id: int | None = registration.person_id  # type: ignore[attr-defined]
-    if person_id is None:
-        return []
+async def curriculum_certificates_of(person: Person) -> list[Certificate]:
+    """The person's valid curriculum certificates. Shown only behind the link emailed to the
+    person (``attendees.people``), never on a manage link: they tell which curriculum, and
+    so which team, the person is in."""
     return await Certificate.filter(
-        person_id=person_id, kind=CertificateKind.CURRICULUM, status=CertificateStatus.VALID
+        person_id=person.id, kind=CertificateKind.CURRICULUM, status=CertificateStatus.VALID
     ).order_by("id")
 
 
@@ -730,6 +852,7 @@ async def _create_curriculum_certificate(
     async with in_transaction():
         certificate = await Certificate.create(
             code=new_code(),
+            neutral_code=new_code(),
             kind=CertificateKind.CURRICULUM,
             person=person,
             valid_for_curriculum=key,

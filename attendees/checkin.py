@@ -1,6 +1,10 @@
 """Check-in at the door: one function decides every scan, from the scanner page, its offline
 queue and the API alike.
 
+A ticket names its registration by a random ticket id (version 2) or, for tickets issued
+before ticket ids, by registration id, session id and seed (version 1; see
+``attendees.tickets``); a scan by name (the scanner's search) names the registration itself.
+
 A scan is idempotent on its ``scan_id`` (made by the device): the first time it is decided
 and the answer stored; the same scan again gets the stored answer and changes nothing. Two
 devices scanning one ticket: the first check-in stands, the second is answered
@@ -27,11 +31,13 @@ from attendees.models import Registration, RegistrationSource, RegistrationStatu
 from attendees.registration import register
 from attendees.tickets import (
     InvalidTicket,
+    LegacyTicketClaims,
     TicketClaims,
     TicketKeys,
     load_keys,
     verify_token,
 )
+from events.models import Session
 from events.services import get_session_for_staff, session_access_steps
 from sala import audit, db
 from sala.config import Settings
@@ -42,6 +48,9 @@ from sala.models import StaffUser
 
 MAX_SCANS_PER_BATCH = 500
 _SCAN_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+# A door phone keeps a session's check-in list (names) offline until this long after the
+# session ends; then it deletes the list by itself.
+OFFLINE_LIST_KEPT = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,11 @@ def parse_scans(payload: Mapping[str, Any]) -> list[Scan]:
     return scans
 
 
+def offline_list_expiry(session: Session) -> datetime:
+    """When the phones delete this session's check-in list."""
+    return session.ends_at + OFFLINE_LIST_KEPT
+
+
 # Single scans arriving together (many doors, one server) are decided in one transaction.
 _door = db.GroupCommit()
 
@@ -133,7 +147,12 @@ def _batch_steps(
     return answers
 
 
-def _verified(keys: TicketKeys, token: str) -> TicketClaims | None:
+# What a scan says about whom it is for: a ticket of either version, or (by name) the
+# registration's own row, read as its version-1 ticket would say it.
+Claims = TicketClaims | LegacyTicketClaims
+
+
+def _verified(keys: TicketKeys, token: str) -> Claims | None:
     try:
         return verify_token(keys, token)
     except InvalidTicket:
@@ -141,7 +160,7 @@ def _verified(keys: TicketKeys, token: str) -> TicketClaims | None:
 
 
 def _scan_steps(
-    scan: Scan, claims: TicketClaims | None, staff: StaffUser, now: datetime
+    scan: Scan, claims: Claims | None, staff: StaffUser, now: datetime
 ) -> db.Steps[ScanAnswer]:
     recorded = yield db.Query(
         "INSERT INTO checkin_scan (scan_id, session_id, staff_id, device_id, scanned_at, "
@@ -169,14 +188,14 @@ def _scan_steps(
     return answer
 
 
-def _claims_by_name(scan: Scan) -> db.Steps[TicketClaims | None]:
+def _claims_by_name(scan: Scan) -> db.Steps[Claims | None]:
     """What the ticket of a registration picked by name would have said."""
     row = yield db.Query(
         "SELECT session_id, ticket_seed FROM registration WHERE id = ?", [scan.registration_id]
     )
     if row is None or scan.registration_id is None:
         return None
-    return TicketClaims(scan.registration_id, row["session_id"], int(row["ticket_seed"]), 0)
+    return LegacyTicketClaims(scan.registration_id, row["session_id"], int(row["ticket_seed"]), 0)
 
 
 # A phone may queue scans for a while offline; its clock is trusted within these bounds.
@@ -193,52 +212,85 @@ def _arrival(scan: Scan, now: datetime) -> datetime:
     return now
 
 
+# The common case in one statement: a confirmed ticket of this session, not yet used. A
+# version-2 ticket names its registration by ticket id (all it carries), a version-1 ticket
+# by registration id and seed.
+_CHECK_IN_BY_TICKET_ID = (
+    "UPDATE registration SET checked_in_at = ?, checked_in_by_id = ?, checked_in_device = ? "
+    "WHERE ticket_id = ? AND session_id = ? AND status = 'confirmed' "
+    "AND checked_in_at IS NULL AND anonymised_at IS NULL RETURNING id, chosen_name"
+)
+_CHECK_IN_BY_ID_AND_SEED = (
+    "UPDATE registration SET checked_in_at = ?, checked_in_by_id = ?, checked_in_device = ? "
+    "WHERE id = ? AND ticket_seed = ? AND session_id = ? AND status = 'confirmed' "
+    "AND checked_in_at IS NULL AND anonymised_at IS NULL RETURNING id, chosen_name"
+)
+# When that matched nothing: the row, to say why.
+_WHY_NOT_BY_TICKET_ID = (
+    "SELECT r.id, r.status, r.session_id, r.ticket_seed, r.chosen_name, r.checked_in_at, "
+    "r.anonymised_at, s.name AS checked_in_by FROM registration r "
+    "LEFT JOIN staff_user s ON s.id = r.checked_in_by_id WHERE r.ticket_id = ?"
+)
+_WHY_NOT_BY_ID = (
+    "SELECT r.id, r.status, r.session_id, r.ticket_seed, r.chosen_name, r.checked_in_at, "
+    "r.anonymised_at, s.name AS checked_in_by FROM registration r "
+    "LEFT JOIN staff_user s ON s.id = r.checked_in_by_id WHERE r.id = ?"
+)
+
+
 def _decide(
-    scan: Scan, claims: TicketClaims | None, staff: StaffUser, now: datetime
+    scan: Scan, claims: Claims | None, staff: StaffUser, now: datetime
 ) -> db.Steps[ScanAnswer]:
     if claims is None:
         return ScanAnswer(scan.scan_id, ScanResult.INVALID)
-    if claims.session_id != scan.session_id:
+    by_whom = [now, staff.id, scan.device_id]
+    if isinstance(claims, TicketClaims):
+        checked_in = yield db.Query(
+            _CHECK_IN_BY_TICKET_ID, [*by_whom, claims.ticket_id, scan.session_id]
+        )
+    elif claims.session_id != scan.session_id:
         return ScanAnswer(scan.scan_id, ScanResult.WRONG_SESSION)
-    # The common case in one statement: a confirmed ticket, not yet used.
-    checked_in = yield db.Query(
-        "UPDATE registration SET checked_in_at = ?, checked_in_by_id = ?, checked_in_device = ? "
-        "WHERE id = ? AND session_id = ? AND ticket_seed = ? AND status = 'confirmed' "
-        "AND checked_in_at IS NULL AND anonymised_at IS NULL RETURNING chosen_name",
-        [now, staff.id, scan.device_id, claims.registration_id, claims.session_id, claims.seed],
-    )
+    else:
+        checked_in = yield db.Query(
+            _CHECK_IN_BY_ID_AND_SEED,
+            [*by_whom, claims.registration_id, claims.seed, scan.session_id],
+        )
     if checked_in is not None:
         return ScanAnswer(
-            scan.scan_id, ScanResult.CHECKED_IN, claims.registration_id,
+            scan.scan_id, ScanResult.CHECKED_IN, int(checked_in["id"]),
             checked_in["chosen_name"], now.isoformat(), staff.name,
         )  # fmt: skip
-    row = yield db.Query(
-        "SELECT r.status, r.session_id, r.ticket_seed, r.chosen_name, r.checked_in_at, "
-        "r.anonymised_at, s.name AS checked_in_by FROM registration r "
-        "LEFT JOIN staff_user s ON s.id = r.checked_in_by_id WHERE r.id = ?",
-        [claims.registration_id],
-    )
+    if isinstance(claims, TicketClaims):
+        row = yield db.Query(_WHY_NOT_BY_TICKET_ID, [claims.ticket_id])
+    else:
+        row = yield db.Query(_WHY_NOT_BY_ID, [claims.registration_id])
     return _why_not(scan, claims, row)
 
 
-def _why_not(scan: Scan, claims: TicketClaims, row: dict[str, Any] | None) -> ScanAnswer:
+def _why_not(scan: Scan, claims: Claims, row: dict[str, Any] | None) -> ScanAnswer:
     """The answer for a genuine ticket that did not check anyone in."""
-    if row is None or row["session_id"] != claims.session_id:
+    if isinstance(claims, TicketClaims):
+        if row is None:  # genuine, so once issued: its ticket id has since been replaced
+            return ScanAnswer(scan.scan_id, ScanResult.REVOKED)
+        if row["session_id"] != scan.session_id:  # said without naming the person
+            return ScanAnswer(scan.scan_id, ScanResult.WRONG_SESSION)
+    elif row is None or row["session_id"] != claims.session_id:
         return ScanAnswer(scan.scan_id, ScanResult.INVALID)
+    registration_id = int(row["id"])
     if row["anonymised_at"] is not None:
-        return ScanAnswer(scan.scan_id, ScanResult.CANCELLED, claims.registration_id)
+        return ScanAnswer(scan.scan_id, ScanResult.CANCELLED, registration_id)
     name = row["chosen_name"]
-    if int(row["ticket_seed"]) != claims.seed:
-        return ScanAnswer(scan.scan_id, ScanResult.REVOKED, claims.registration_id, name)
+    if isinstance(claims, LegacyTicketClaims) and int(row["ticket_seed"]) != claims.seed:
+        return ScanAnswer(scan.scan_id, ScanResult.REVOKED, registration_id, name)
     if row["status"] == RegistrationStatus.CANCELLED:
-        return ScanAnswer(scan.scan_id, ScanResult.CANCELLED, claims.registration_id, name)
+        return ScanAnswer(scan.scan_id, ScanResult.CANCELLED, registration_id, name)
     if row["status"] == RegistrationStatus.WAITLISTED:
-        return ScanAnswer(scan.scan_id, ScanResult.WAITLISTED, claims.registration_id, name)
+        return ScanAnswer(scan.scan_id, ScanResult.WAITLISTED, registration_id, name)
     checked_in_at = db.as_datetime(row["checked_in_at"])
     return ScanAnswer(
         scan.scan_id,
         ScanResult.ALREADY_CHECKED_IN,
-        claims.registration_id,
+        registration_id,
         name,
         checked_in_at.isoformat() if checked_in_at else None,
         row["checked_in_by"],

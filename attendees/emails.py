@@ -122,7 +122,7 @@ async def compose_for_registration(message: OutboxMessage, settings: Settings) -
             Attachment(
                 "ticket.png",
                 "image/png",
-                qr_png(ticket_for(registration, settings.data_dir)),
+                qr_png(await ticket_for(registration, settings.data_dir)),
                 inline_cid="ticket",
             )
         )

@@ -28,8 +28,6 @@ from attendees.forms import normalise_email
 from attendees.manage import anonymise, export_registration
 from attendees.models import (
     Certificate,
-    CertificateKind,
-    CertificateStatus,
     Person,
     Registration,
     RegistrationStatus,
@@ -173,14 +171,6 @@ async def registrations_of(person: Person) -> list[Registration]:
         .select_related("session", "session__topic")
         .order_by("-session__starts_at")
     )
-
-
-async def curriculum_certificates(person: Person) -> list[Certificate]:
-    """The person's valid curriculum certificates: shown only behind the emailed link, as
-    they tell which curriculum (and team) the person is in."""
-    return await Certificate.filter(
-        person_id=person.id, kind=CertificateKind.CURRICULUM, status=CertificateStatus.VALID
-    ).order_by("id")
 
 
 async def export_person(person: Person) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from attendees.models import (
     RegistrationSource,
     RegistrationStatus,
 )
+from attendees.tickets import new_ticket_id
 from events.errors import SessionNotFound
 from events.models import Audience, Session, SessionStatus
 from sala import audit, db, mail
@@ -308,7 +309,7 @@ def _registration_steps(
         "invitation_id": invitation_id,
         "manage_key": manage_key,
         "ticket_seed": ticket_seed,
-        "ticket_id": secrets.token_hex(12),
+        "ticket_id": new_ticket_id(),
         "consent_at": now if data.consent else None,
         # Taken under the lock: the waitlist order is the order the seats were decided in.
         "waitlisted_at": None if confirmed else datetime.now(UTC),

@@ -34,7 +34,7 @@ from starlette.routing import Route
 
 from attendees import invitations as invitation_service
 from attendees import manage, people
-from attendees.certificates import certificate_pdf, holder_certificate
+from attendees.certificates import curriculum_certificates_of, holder_certificate
 from attendees.forms import parse_registration
 from attendees.limits import registration_allowed
 from attendees.models import Registration, RegistrationSource, Sector
@@ -87,7 +87,7 @@ async def ticket_png(request: Request) -> Response:
     registration = await _registration(request)
     if registration.status != "confirmed":
         raise NotFound()
-    token = ticket_for(registration, request.app.state.settings.data_dir)
+    token = await ticket_for(registration, request.app.state.settings.data_dir)
     # 45 modules (version 5 and the quiet zone) of 7 px: 315 px, shown at its own size, so
     # every module stays the same width on a 360 px phone.
     return Response(qr_png(token, box_size=7), media_type="image/png", headers=PRIVATE_HEADERS)
@@ -224,29 +224,9 @@ async def person_page(request: Request) -> Response:
         "person": person,
         "token": request.path_params["token"],
         "registrations": [(r, manage.manage_url(r, settings)) for r in registrations],
-        "curriculum_certificates": await people.curriculum_certificates(person),
+        "curriculum_certificates": await curriculum_certificates_of(person),
     }
     return render(request, "attendees/person.html", context, headers=PRIVATE_HEADERS)
-
-
-@public
-async def person_certificate(request: Request) -> Response:
-    person = await _person(request)
-    wanted = request.path_params["code"]
-    held = await people.curriculum_certificates(person)
-    certificate = next((c for c in held if c.code == wanted), None)
-    if certificate is None:
-        raise NotFound()
-    neutral = request.query_params.get("neutral") == "1"
-    data = await certificate_pdf(certificate, request.app.state.settings, neutral=neutral)
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            **PRIVATE_HEADERS,
-            "content-disposition": f'attachment; filename="certificate-{certificate.code}.pdf"',
-        },
-    )
 
 
 @public
@@ -599,7 +579,6 @@ routes = [
     ),
     Route("/people/{token}", person_page, name="person"),
     Route("/people/{token}/data.json", person_data, name="person_data"),
-    Route("/people/{token}/certificates/{code}", person_certificate, name="person_certificate"),
     Route("/people/{token}/delete", person_delete, methods=["GET", "POST"], name="person_delete"),
     Route("/registrations/{token}", registration_page, name="registration"),
     Route("/registrations/{token}/ticket.png", ticket_png, name="registration_ticket"),

@@ -165,21 +165,17 @@ def write_tokens(server: SalaServer, session_id: int, total: int, path: Path) ->
     """Mint every confirmed registration's ticket with the installation's key; returns how
     many. The app's own ``attendees.tickets`` makes them, as the ticket page would."""
     sys.path.insert(0, str(ROOT))
-    from attendees.tickets import issue_token, load_keys, verify_token
+    from attendees.tickets import TicketClaims, issue_token, load_keys, verify_token
 
     listing = server.api("GET", f"/api/v1/sessions/{session_id}/checkin-list")
     tickets = [t for t in listing["tickets"] if t["status"] == "confirmed"]
     if len(tickets) != total:
         raise BenchError(f"the check-in list has {len(tickets)} confirmed tickets (want {total})")
     keys = load_keys(server.data_dir)  # after the server made them, for the check-in list
-    tokens = [
-        issue_token(
-            keys, registration_id=t["registration_id"], session_id=session_id, seed=t["seed"]
-        )
-        for t in sorted(tickets, key=lambda t: t["registration_id"])
-    ]
+    ordered = sorted(tickets, key=lambda t: t["registration_id"])
+    tokens = [issue_token(keys, ticket_id=t["ticket_id"]) for t in ordered]
     claims = verify_token(keys, tokens[0])
-    if claims.session_id != session_id:
+    if not isinstance(claims, TicketClaims) or claims.ticket_id != ordered[0]["ticket_id"]:
         raise BenchError("a freshly minted ticket does not verify")
     if any("\n" in token or "\r" in token for token in tokens):
         raise BenchError("a ticket token contains a line break")

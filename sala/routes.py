@@ -62,6 +62,8 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse(request.url_for("staff:login").path, status_code=303)
     # The scanner's copies of its pages go too; its queue of unsent scans stays (storage).
     response.headers["clear-site-data"] = '"cache"'
+    # The door scanner's "logged in" marker: without it no stored name is shown again.
+    response.delete_cookie("sala_scanner", path="/staff/checkin/")
     return response
 
 

@@ -1,5 +1,8 @@
 // Sala door scanner: service worker (scope /staff/checkin/). Made by the server with the
 // list of files to keep; the cache name changes whenever one of them changes.
+// The scanner pages are kept too (network first), so a page opened once reloads offline —
+// until the server turns this login away: then the copies of the pages and the check-in
+// lists (names) are deleted; the queue of unsent scans stays (see static/js/checkin/store.js).
 const CACHE = "{{ cache_name }}";
 const ASSETS = {{ assets }};
 
@@ -15,6 +18,44 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+/** The login ended (a redirect to the login page) or this account may not see the page. */
+const turnedAway = (response) =>
+  response.type === "opaqueredirect" || response.redirected || response.status === 401 || response.status === 403;
+
+async function forgetPages() {
+  for (const name of await caches.keys()) {
+    if (!name.startsWith("sala-checkin-")) continue;
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      if (new URL(request.url).pathname.startsWith("/staff/")) await cache.delete(request);
+    }
+  }
+}
+
+/** Empty the scanner's "lists" store (names), leaving its "queue" alone. A phone that never
+ *  opened the scanner has no database: none is made here. */
+function forgetLists() {
+  return new Promise((resolve) => {
+    const request = indexedDB.open("sala-checkin");
+    request.onupgradeneeded = () => request.transaction.abort();
+    request.onerror = () => resolve();
+    request.onsuccess = () => {
+      const db = request.result;
+      if (!db.objectStoreNames.contains("lists")) {
+        db.close();
+        resolve();
+        return;
+      }
+      const tx = db.transaction("lists", "readwrite");
+      tx.objectStore("lists").clear();
+      tx.oncomplete = tx.onerror = tx.onabort = () => {
+        db.close();
+        resolve();
+      };
+    };
+  });
+}
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return;
@@ -28,8 +69,10 @@ self.addEventListener("fetch", (event) => {
     // The scanner page: fresh when the network answers, the last copy when it does not.
     event.respondWith(
       fetch(request)
-        .then((response) => {
-          if (response.ok && !response.redirected) {
+        .then(async (response) => {
+          if (turnedAway(response)) {
+            await Promise.all([forgetPages(), forgetLists()]).catch(() => {});
+          } else if (response.ok) {
             const copy = response.clone();
             caches.open(CACHE).then((cache) => cache.put(url.pathname, copy));
           }

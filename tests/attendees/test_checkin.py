@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 
 from attendees.models import CheckinScan, Registration
 from attendees.registration import cancel_registration
-from attendees.tickets import issue_token, load_keys, ticket_for
+from attendees.tickets import issue_token, issue_v1_token, load_keys, replace_ticket, ticket_for
 from sala.config import Settings
 from sala.models import Role
 from tests.factories import make_session, make_staff, register_person, token_for
@@ -46,7 +47,7 @@ async def test_scan_checks_in_then_says_already(
     client: httpx.AsyncClient, settings: Settings, door
 ) -> None:  # type: ignore[no-untyped-def]
     _facilitator, session, people, headers = door
-    token = ticket_for(people[0], settings.data_dir)
+    token = await ticket_for(people[0], settings.data_dir)
     first = await client.post("/api/v1/checkins", json=_scan(token, session.id), headers=headers)
     assert first.status_code == 200, first.text
     answer = first.json()
@@ -69,7 +70,9 @@ async def test_same_scan_twice_is_one_check_in_and_the_same_answer(
     client: httpx.AsyncClient, settings: Settings, door
 ) -> None:  # type: ignore[no-untyped-def]
     _facilitator, session, people, headers = door
-    scan = _scan(ticket_for(people[1], settings.data_dir), session.id, scan_id="scan-0001-abc")
+    scan = _scan(
+        await ticket_for(people[1], settings.data_dir), session.id, scan_id="scan-0001-abc"
+    )
     first = await client.post("/api/v1/checkins", json=scan, headers=headers)
     second = await client.post("/api/v1/checkins", json=scan, headers=headers)
     assert first.json() == second.json()
@@ -83,7 +86,7 @@ async def test_two_devices_one_ticket_first_stands(
     _facilitator, session, people, headers = door
     other = await make_staff(Role.ADMIN, name="Admin at the side door")
     other_headers = await token_for(other)
-    token = ticket_for(people[0], settings.data_dir)
+    token = await ticket_for(people[0], settings.data_dir)
     answers = await asyncio.gather(
         client.post(
             "/api/v1/checkins", json=_scan(token, session.id, device_id="a"), headers=headers
@@ -104,7 +107,7 @@ async def test_batch_from_an_offline_queue(
     client: httpx.AsyncClient, settings: Settings, door
 ) -> None:  # type: ignore[no-untyped-def]
     _facilitator, session, people, headers = door
-    scans = [_scan(ticket_for(p, settings.data_dir), session.id) for p in people]
+    scans = [_scan(await ticket_for(p, settings.data_dir), session.id) for p in people]
     answer = await client.post("/api/v1/checkins", json={"scans": scans}, headers=headers)
     assert answer.status_code == 200
     assert [r["result"] for r in answer.json()["results"]] == [
@@ -120,21 +123,36 @@ async def test_every_bad_ticket_gets_its_red_answer(
     client: httpx.AsyncClient, settings: Settings, door, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     _facilitator, session, people, headers = door
-    good = ticket_for(people[0], settings.data_dir)
+    good = await ticket_for(people[0], settings.data_dir)
     other_session = await make_session(title_en="Other")
     elsewhere = (await register_person(other_session, settings)).registration
     foreign_keys = load_keys(tmp_path / "another-installation")
+    keys = load_keys(settings.data_dir)
     cases = {
         "garbage": ("hello world", "invalid"),
         "truncated": (good[:-5], "invalid"),
         "flipped": (good[:40] + ("1" if good[40] != "1" else "2") + good[41:], "invalid"),
-        "other key": (
-            issue_token(foreign_keys, registration_id=people[0].id, session_id=session.id,
-                        seed=people[0].ticket_seed),
+        "other key": (issue_token(foreign_keys, ticket_id=str(people[0].ticket_id)), "invalid"),
+        "other key, version 1": (
+            issue_v1_token(foreign_keys, registration_id=people[0].id, session_id=session.id,
+                           seed=people[0].ticket_seed),
             "invalid",
         ),
-        "other session": (ticket_for(elsewhere, settings.data_dir), "wrong_session"),
-        "waitlisted": (ticket_for(people[2], settings.data_dir), "waitlisted"),
+        # Signed with our key but held by no registration: issued once, then replaced.
+        "ticket id no longer held": (issue_token(keys, ticket_id="00" * 12), "revoked"),
+        "other session": (await ticket_for(elsewhere, settings.data_dir), "wrong_session"),
+        "other session, version 1": (
+            issue_v1_token(keys, registration_id=elsewhere.id, session_id=other_session.id,
+                           seed=elsewhere.ticket_seed),
+            "wrong_session",
+        ),
+        # A version-1 ticket that claims this session for another session's registration.
+        "version 1, ids mixed": (
+            issue_v1_token(keys, registration_id=elsewhere.id, session_id=session.id,
+                           seed=elsewhere.ticket_seed),
+            "invalid",
+        ),
+        "waitlisted": (await ticket_for(people[2], settings.data_dir), "waitlisted"),
     }  # fmt: skip
     for name, (token, expected) in cases.items():
         answer = await client.post(
@@ -142,12 +160,16 @@ async def test_every_bad_ticket_gets_its_red_answer(
         )
         assert answer.status_code == 200, name
         assert answer.json()["result"] == expected, name
+        if expected == "wrong_session":  # the other session's person is not named here
+            assert answer.json()["chosen_name"] is None, name
+            assert answer.json()["registration_id"] is None, name
     assert (await Registration.get(id=people[0].id)).checked_in_at is None
+    assert (await Registration.get(id=elsewhere.id)).checked_in_at is None
 
     await cancel_registration(people[1].id, settings=settings, actor=None)
     cancelled = await client.post(
         "/api/v1/checkins",
-        json=_scan(ticket_for(people[1], settings.data_dir), session.id),
+        json=_scan(await ticket_for(people[1], settings.data_dir), session.id),
         headers=headers,
     )
     assert cancelled.json()["result"] == "cancelled"
@@ -157,18 +179,65 @@ async def test_a_replaced_ticket_is_revoked(
     client: httpx.AsyncClient, settings: Settings, door
 ) -> None:  # type: ignore[no-untyped-def]
     _facilitator, session, people, headers = door
-    old_token = ticket_for(people[0], settings.data_dir)
-    await Registration.filter(id=people[0].id).update(ticket_seed=people[0].ticket_seed + 1)
-    answer = await client.post(
-        "/api/v1/checkins", json=_scan(old_token, session.id), headers=headers
+    old_token = await ticket_for(people[0], settings.data_dir)
+    old_v1 = issue_v1_token(
+        load_keys(settings.data_dir),
+        registration_id=people[0].id,
+        session_id=session.id,
+        seed=people[0].ticket_seed,
     )
-    assert answer.json()["result"] == "revoked"
+    await replace_ticket(people[0].id)
+    for token in (old_token, old_v1):
+        answer = await client.post(
+            "/api/v1/checkins", json=_scan(token, session.id), headers=headers
+        )
+        assert answer.json()["result"] == "revoked"
+    replaced = await Registration.get(id=people[0].id)
+    assert replaced.ticket_id != people[0].ticket_id
+    assert replaced.ticket_seed != people[0].ticket_seed
+    new_token = await ticket_for(replaced, settings.data_dir)
+    assert new_token != old_token
+    answer = await client.post(
+        "/api/v1/checkins", json=_scan(new_token, session.id), headers=headers
+    )
+    assert answer.json()["result"] == "checked_in"
+    assert answer.json()["registration_id"] == people[0].id
+
+
+async def test_a_version_1_ticket_issued_before_still_checks_in(
+    client: httpx.AsyncClient, settings: Settings, door
+) -> None:  # type: ignore[no-untyped-def]
+    """Tickets already in people's mailboxes, minted the old way (ids in the payload), work
+    at the door beside the new ones, including for a row from before ticket ids."""
+    _facilitator, session, people, headers = door
+    await Registration.filter(id=people[1].id).update(ticket_id=None)
+    keys = load_keys(settings.data_dir)
+    tokens = [
+        issue_v1_token(keys, registration_id=p.id, session_id=session.id, seed=p.ticket_seed)
+        for p in people[:2]
+    ]
+    for person, token in zip(people[:2], tokens, strict=True):
+        answer = await client.post(
+            "/api/v1/checkins", json=_scan(token, session.id), headers=headers
+        )
+        assert answer.json()["result"] == "checked_in"
+        assert answer.json()["registration_id"] == person.id
+        assert answer.json()["chosen_name"] == person.chosen_name
+    again = await client.post(
+        "/api/v1/checkins", json=_scan(tokens[0], session.id), headers=headers
+    )
+    assert again.json()["result"] == "already_checked_in"
+    # The new ticket of the same registration names the same check-in.
+    fresh = await ticket_for(await Registration.get(id=people[1].id), settings.data_dir)
+    newer = await client.post("/api/v1/checkins", json=_scan(fresh, session.id), headers=headers)
+    assert newer.json()["result"] == "already_checked_in"
+    assert newer.json()["registration_id"] == people[1].id
 
 
 async def test_checkin_list_has_no_contact_data(
     client: httpx.AsyncClient, settings: Settings, door
 ) -> None:  # type: ignore[no-untyped-def]
-    _facilitator, session, people, headers = door
+    facilitator, session, people, headers = door
     await cancel_registration(people[1].id, settings=settings, actor=None)
     answer = await client.get(f"/api/v1/sessions/{session.id}/checkin-list", headers=headers)
     assert answer.status_code == 200
@@ -176,12 +245,20 @@ async def test_checkin_list_has_no_contact_data(
     assert "@" not in answer.text
     ids = {t["registration_id"]: t for t in body["tickets"]}
     assert ids[people[0].id]["seed"] == people[0].ticket_seed
+    assert ids[people[0].id]["ticket_id"] == people[0].ticket_id
     assert ids[people[0].id]["chosen_name"] == "Sokha"
+    assert people[1].id not in ids
     assert body["revocations"] == [people[1].id]
+    assert body["revoked_ticket_ids"] == [people[1].ticket_id]
     keys = load_keys(settings.data_dir).public_keys_raw()
     assert {k: base64.b64decode(v) for k, v in body["public_keys"].items()} == {
         str(k): v for k, v in keys.items()
     }
+    # Whose list it is and until when a phone may keep it: 12 hours after the session ends.
+    assert body["staff_id"] == facilitator.id
+    ends_at = datetime.fromisoformat(body["ends_at"])
+    assert ends_at == session.ends_at
+    assert datetime.fromisoformat(body["expires_at"]) - ends_at == timedelta(hours=12)
 
 
 @pytest.mark.parametrize(
@@ -212,7 +289,7 @@ async def test_only_the_sessions_facilitators_check_in(
     _facilitator, session, people, _headers = door
     outsider = await make_staff(Role.FACILITATOR)
     leader = await make_staff(Role.TEAM_LEADER)
-    token = ticket_for(people[0], settings.data_dir)
+    token = await ticket_for(people[0], settings.data_dir)
     for user in (outsider, leader):
         headers = await token_for(user)
         answer = await client.post(
@@ -230,7 +307,7 @@ async def test_undo_and_walk_in_and_the_counter(
     client: httpx.AsyncClient, settings: Settings, door
 ) -> None:  # type: ignore[no-untyped-def]
     _facilitator, session, people, headers = door
-    token = ticket_for(people[0], settings.data_dir)
+    token = await ticket_for(people[0], settings.data_dir)
     await client.post("/api/v1/checkins", json=_scan(token, session.id), headers=headers)
     counts = await client.get(f"/api/v1/sessions/{session.id}/checkin-list", headers=headers)
     assert counts.json()["counts"] == {"confirmed": 2, "checked_in": 1}
@@ -275,7 +352,7 @@ async def test_many_doors_at_once_each_get_their_own_answer(
     session = await make_session(capacity="30", facilitators=(facilitator,))
     people = [(await register_person(session, settings)).registration for _ in range(24)]
     headers = await token_for(facilitator)
-    tokens = [ticket_for(p, settings.data_dir) for p in people]
+    tokens = [await ticket_for(p, settings.data_dir) for p in people]
     # Every ticket scanned at two doors, and every first scan sent twice (a retry).
     first = [_scan(t, session.id, device_id="front") for t in tokens]
     second = [_scan(t, session.id, device_id="side") for t in tokens]
@@ -307,7 +384,7 @@ async def test_a_refused_scan_among_many_leaves_the_others_standing(
 ) -> None:  # type: ignore[no-untyped-def]
     _facilitator, session, people, headers = door
     outsider = await token_for(await make_staff(Role.FACILITATOR))
-    good = [ticket_for(p, settings.data_dir) for p in people[:2]]
+    good = [await ticket_for(p, settings.data_dir) for p in people[:2]]
     requests = [
         client.post("/api/v1/checkins", json=_scan(good[0], session.id), headers=headers),
         client.post("/api/v1/checkins", json=_scan(good[1], session.id), headers=outsider),

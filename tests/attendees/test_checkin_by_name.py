@@ -76,7 +76,7 @@ async def test_offline_scan_records_when_the_person_came_in(
     next_year = datetime.now(UTC) + timedelta(days=365)
     for registration, scanned_at in zip(people, (an_hour_ago, next_year), strict=True):
         scan = {
-            "token": ticket_for(registration, settings.data_dir),
+            "token": await ticket_for(registration, settings.data_dir),
             "session_id": session.id,
             "scan_id": uuid.uuid4().hex,
             "scanned_at": scanned_at.isoformat(),

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from attendees.models import Person, Registration, RegistrationStatus
 from events.models import Audience
@@ -55,6 +56,7 @@ def smtp_settings(database_url: str, tmp_path: Path, mail_server: MailServer) ->
 async def web(smtp_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     from sala.app import create_app
 
+    EXECUTOR_CACHE.clear()  # see tests/conftest.py: the app fixture
     application: Starlette = create_app(smtp_settings)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
@@ -315,3 +317,20 @@ async def test_staff_see_only_the_contact_typed_for_each_registration(
     assert "+85512345678" in roster.text and VICTIM not in roster.text
     csv = await web.get(f"/staff/sessions/{session.id}/registrations.csv")
     assert "+85512345678" in csv.text and VICTIM not in csv.text
+
+
+async def test_the_certificate_of_a_registration_that_stands_alone_reaches_its_email(
+    web: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
+) -> None:
+    from attendees.certificates import issue_certificates, render_pending
+
+    admin = await make_staff(Role.ADMIN)
+    first = await make_session(title_en="Earlier")
+    session = await make_session(title_en="Later")
+    await _register(web, first.id)
+    alone = (await _register(web, session.id)).json()
+    await Registration.filter(id=alone["id"]).update(checked_in_at=in_days(0))
+    await issue_certificates(session.id, staff=admin)
+    assert await render_pending(smtp_settings) == 1
+    subjects = [subject for subject, _ in await _mail_to(mail_server, smtp_settings, VICTIM)]
+    assert "Your certificate" in subjects

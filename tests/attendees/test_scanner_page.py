@@ -15,9 +15,10 @@ import httpx
 import pytest
 
 from attendees.tickets import ticket_for
+from sala.app import STAFF_LOGIN_HOURS
 from sala.config import STATIC_DIR, Settings
 from sala.models import Role
-from tests.factories import log_in, make_session, make_staff, register_person
+from tests.factories import csrf_from, log_in, make_session, make_staff, register_person
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,7 +77,7 @@ async def test_the_scanners_script_calls_the_api_with_the_login_and_its_csrf_hea
     facilitator = await make_staff(Role.FACILITATOR)
     session = await make_session(facilitators=(facilitator,))
     outcome = await register_person(session, settings, chosen_name="Bopha")
-    token = ticket_for(outcome.registration, settings.data_dir)
+    token = await ticket_for(outcome.registration, settings.data_dir)
     await log_in(client, facilitator)
     config = _config((await client.get(f"/staff/checkin/{session.id}")).text)
     header = {"x-csrf-token": config["csrf_token"]}
@@ -141,3 +142,35 @@ def test_the_qr_decoder_is_the_pinned_npm_release_with_its_licence() -> None:
     assert (vendored / "jsQR.js").read_bytes() == installed.read_bytes(), (
         "static/vendor/jsqr/jsQR.js differs from the pinned npm release: copy it again"
     )
+
+
+async def test_logging_out_deletes_the_scanners_login_marker(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Without the marker a door phone shows no stored name (static/js/checkin/store.js).
+    The logout form is on every staff page: whichever page it is sent from, its answer
+    deletes the marker, while the scanner page sends it through its own script first."""
+    facilitator = await make_staff(Role.FACILITATOR)
+    session = await make_session(facilitators=(facilitator,))
+    await log_in(client, facilitator)
+    page = await client.get(f"/staff/checkin/{session.id}")
+    logout = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    assert logout, "the scanner page has no logout form"
+    assert f'data-logout-url="{logout.group(1)}"' in page.text, (
+        "the scanner's script would not recognise the logout form"
+    )
+
+    answer = await client.post(logout.group(1), data={"csrf_token": csrf_from(page.text)})
+    assert answer.status_code == 303
+    deleting = [c for c in answer.headers.get_list("set-cookie") if c.startswith("sala_scanner=")]
+    assert deleting, "the logout answer leaves the scanner's marker on the phone"
+    assert "Max-Age=0" in deleting[0] and "Path=/staff/checkin/" in deleting[0]
+
+
+def test_the_scanner_trusts_a_login_no_longer_than_the_login_lasts() -> None:
+    """The phone's marker lasts 12 hours after the server's last answer, as the login cookie
+    does (it is renewed with every answer, like the marker)."""
+    store = (STATIC_DIR / "js" / "checkin" / "store.js").read_text()
+    match = re.search(r"export const LOGIN_SECONDS = (\d+) \* 3600;", store)
+    assert match, "store.js no longer says how long it trusts a login"
+    assert int(match.group(1)) == STAFF_LOGIN_HOURS

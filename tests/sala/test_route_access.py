@@ -20,6 +20,9 @@ EXPECTED_PUBLIC = {
     "/",
     "/sessions/{session_id:int}",
     "/sessions/{session_id:int}/calendar.ics",
+    # An invite-only training's page: by its random slug only (its id answers 404).
+    "/sessions/i/{slug}",
+    "/sessions/i/{slug}/calendar.ics",
     "/calendar.ics",
     "/staff/login",
     "/static/fonts/noto-sans-khmer.ttf",
@@ -33,14 +36,14 @@ EXPECTED_PUBLIC = {
     "/registrations/{token}/data.json",
     "/registrations/{token}/delete",
     "/registrations/{token}/certificate.pdf",
-    "/registrations/{token}/certificates/{code}.pdf",
     # Asking for one's links (the answer is the same for any email), joining a registration
     # to its email's holder, and the holder's page: through links emailed to the holder only.
     "/registrations/lost",
     "/registrations/join/{token}",
+    "/teams/join/{token}",
     "/people/{token}",
     "/people/{token}/data.json",
-    "/people/{token}/certificates/{code}",
+    "/people/{token}/certificates/{code}.pdf",
     "/people/{token}/delete",
     # Checking a certificate: says valid or revoked, never who holds it.
     "/verify",

@@ -1,6 +1,8 @@
 // Sala door scanner: camera → ticket → answer. Online, the server decides every scan;
 // offline (or when the server cannot be reached) the phone decides from the check-in list
 // and queues the scan, and the queue is sent by itself when the network comes back.
+// The names of a stored list are shown only while the login that fetched them is trusted
+// and the list has not expired (store.js); logging out, or a 401/403, deletes them.
 import { decideOffline, importKeys } from "./tickets.js";
 import * as store from "./store.js";
 
@@ -12,13 +14,14 @@ const SYNC_EVERY_MS = 4000;
 const REFRESH_EVERY_MS = 20000;
 const SAME_CODE_PAUSE_MS = 1500;
 const SYNC_BATCH = 200;
-const LIST_KEPT_MS = 2 * 24 * 3600 * 1000; // other sessions' lists go after two days
+const LOGOUT_PATH = document.getElementById("scanner-bar").dataset.logoutUrl;
 
 const $ = (id) => document.getElementById(id);
 const say = (text, values = {}) => text.replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
 
 let list = null;
 let keys = {};
+let staffId = null; // whose login the server last answered
 let online = navigator.onLine;
 let syncing = false;
 let lastCode = { text: "", at: 0 };
@@ -61,8 +64,25 @@ async function call(method, url, body) {
   }
   setOnline(true);
   const data = await response.json().catch(() => null);
-  if (response.status === 401) showLoginAgain();
+  if (response.status === 401 || response.status === 403) await loginRefused(response.status);
+  else if (response.ok && staffId !== null) store.rememberLogin(staffId);
   return { status: response.status, data };
+}
+
+/** Logged out, the login expired, or this account may not see the session: the names go
+ *  (every list, and the cached pages); the queue of unsent scans stays. */
+async function loginRefused(status) {
+  list = null;
+  keys = {};
+  staffId = null;
+  await store.forgetNames();
+  renderSearch();
+  if (status === 401) {
+    showResult("bad", T.login_again, "");
+    showLoginAgain();
+  } else {
+    showResult("bad", T.forbidden, "");
+  }
 }
 
 function setOnline(value) {
@@ -85,27 +105,33 @@ function showLoginAgain() {
 // ---------------------------------------------------------------------------- the list
 
 async function loadList() {
+  let fresh = false;
   if (online || navigator.onLine) {
     try {
       const { status, data } = await call("GET", config.urls.checkin_list);
       if (status === 200 && data) {
+        staffId = data.staff_id;
+        store.rememberLogin(staffId);
         list = data;
-        await store.putList(list);
-      } else if (status === 401 || status === 403 || status === 404) {
-        // Logged out or no longer this session's facilitator: the names stay hidden (the
-        // queue of scans is kept, to be sent after logging in again).
+        fresh = true;
+        await store.putList(list); // not kept if the session ended more than 12 hours ago
+      } else if (status === 401 || status === 403) {
+        return; // call() has deleted the names and said why
+      } else if (status === 404) {
         list = null;
-        if (status !== 401) await store.forgetList(SESSION_ID);
-        showResult("bad", status === 401 ? T.login_again : T.forbidden, "");
+        await store.forgetList(SESSION_ID);
+        showResult("bad", T.forbidden, "");
         return;
       }
     } catch (error) {
       if (!(error instanceof Unreachable)) throw error;
     }
   }
-  if (!list) list = (await store.getList(SESSION_ID)) || null;
+  // Not from the server just now: only a list this login may still show.
+  if (!fresh && !store.usable(list)) list = await store.getList(SESSION_ID);
   if (!list) {
-    showResult("bad", T.no_list, "");
+    showResult("bad", store.loggedInAs() ? T.no_list : T.login_again, "");
+    renderSearch();
     return;
   }
   keys = await importKeys(list.public_keys);
@@ -578,6 +604,37 @@ async function walkIn(event) {
   }
 }
 
+// ---------------------------------------------------------------------------- logging out
+
+// Logging out from this page: the waiting scans are sent first if the server answers (and
+// kept for the next login if not), then the names and cached pages are deleted before the
+// logout is sent. Logging out from any other staff page deletes the login marker (the
+// server's answer), so no name is shown here again until the next login.
+async function logOut(event) {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || new URL(form.action).pathname !== LOGOUT_PATH) return;
+  event.preventDefault();
+  if (form.dataset.leaving) return;
+  form.dataset.leaving = "yes";
+  try {
+    await sync();
+  } finally {
+    list = null;
+    await store.forgetNames();
+    form.submit();
+  }
+}
+
+/** A list shown offline stops being shown once the login or the list runs out. */
+async function hideWhatRanOut() {
+  if (online || !list || store.usable(list)) return;
+  list = null;
+  await store.forgetExpiredLists();
+  if (!store.loggedInAs()) await store.forgetLists();
+  renderSearch();
+  showResult("bad", store.loggedInAs() ? T.no_list : T.login_again, "");
+}
+
 // ---------------------------------------------------------------------------- start
 
 $("camera-start").addEventListener("click", startCamera);
@@ -595,6 +652,7 @@ $("walk-in").addEventListener("submit", walkIn);
 // phones): while offline, the scanner keeps asking the server, and sends the queue once
 // it answers.
 async function heartbeat() {
+  await hideWhatRanOut();
   if (!navigator.onLine) {
     setOnline(false);
     return;
@@ -604,6 +662,7 @@ async function heartbeat() {
 }
 window.addEventListener("online", heartbeat);
 window.addEventListener("offline", () => setOnline(false));
+document.addEventListener("submit", logOut);
 setInterval(heartbeat, SYNC_EVERY_MS);
 setInterval(() => { if (online && !syncing) loadList(); }, REFRESH_EVERY_MS);
 
@@ -612,7 +671,10 @@ if ("serviceWorker" in navigator) {
 }
 
 setOnline(navigator.onLine);
-await store.forgetOldLists(SESSION_ID, LIST_KEPT_MS);
+// Before anything is shown: expired lists go, and without a trusted login (logged out on
+// another page, or no answer from the server for 12 hours) every list goes.
+await store.forgetExpiredLists();
+if (!store.loggedInAs()) await store.forgetLists();
 await loadList();
 await renderQueue();
 sync();
