@@ -2,6 +2,7 @@
 
 POST /api/v1/sessions/{id}/certificates      admin, the session's facilitators: issue
 GET  /api/v1/certificates/{code}             anyone: valid or revoked, never the holder's name
+                                             (a neutral copy's code: the neutral facts only)
 GET  /api/v1/certificates/{code}/pdf         admin, the session's facilitators
 POST /api/v1/certificates/{code}/revoke      admin, the session's facilitators ({reason})
 POST /api/v1/certificates/{code}/reissue     admin, the session's facilitators ({reason})
@@ -56,9 +57,8 @@ async def issue(request: Request) -> Response:
 
 @public
 async def verify(request: Request) -> Response:
-    certificate = await service.find_certificate(request.path_params["code"])
-    neutral = request.query_params.get("copy") == service.NEUTRAL_COPY
-    facts = await service.public_facts(certificate, request.app.state.settings, neutral=neutral)
+    copy = await service.find_copy(request.path_params["code"])
+    facts = await service.public_facts(copy, request.app.state.settings)
     return JSONResponse(facts, headers={"cache-control": "no-store"})
 
 
@@ -147,7 +147,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/v1/certificates/{code}": {
         "get": operation(
             "Verify a certificate: valid or revoked, the training, dates and issuer; "
-            "never the holder's name",
+            "never the holder's name. The code of a holder's neutral copy gives its "
+            "neutral title, status and issuer only (no topic, place or dates: null)",
             response=ref("CertificateFacts"),
             errors=(404,),
             parameters=[_CODE],
@@ -186,6 +187,7 @@ openapi_paths: dict[str, dict[str, Any]] = {
 }
 
 _DATETIME = {"type": "string", "format": "date-time"}
+_NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Certificate": {
@@ -216,10 +218,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "topic_name_en": {"type": "string"},
                 },
             },
-            "starts_at": _DATETIME,
-            "ends_at": _DATETIME,
-            "dates": {"type": "string", "description": "in the request's language"},
-            "issued_at": _DATETIME,
+            "starts_at": _NULLABLE_DATETIME,
+            "ends_at": _NULLABLE_DATETIME,
+            "dates": {
+                "type": "string",
+                "description": "in the request's language; empty for a neutral copy",
+            },
+            "issued_at": _NULLABLE_DATETIME,
             "issuer": {"type": "string"},
             "revoked_at": {"type": ["string", "null"], "format": "date-time"},
         },

@@ -4,6 +4,7 @@ behind one IP, and a whole class may register from one school network."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -33,23 +34,40 @@ def registration_allowed(request: Request, values: Mapping[str, Any]) -> bool:
     return ip_ok and contact_ok
 
 
-# Guessing who holds a certificate: few tries per code, whoever asks (always on, it is not
-# a per-address limit), and a bound per address across codes.
-NAME_CHECKS_PER_CODE = (5, 3600.0)
-NAME_CHECKS_PER_IP = (30, 3600.0)
+# Guessing who holds a certificate. Counted per address and code, so one address cannot use
+# up a code's checks for everyone else; per address, across codes; and per code, a ceiling
+# (whoever asks, always on) against guessing spread over many addresses. Both codes of a
+# certificate (its own and its neutral copy's) count as one.
+NAME_CHECKS_PER_ADDRESS_AND_CODE = (5, 3600.0)
+NAME_CHECKS_PER_ADDRESS = (30, 3600.0)
+NAME_CHECKS_PER_CODE = (50, 3600.0)
 
 
-def name_check_limiters(*, enabled: bool) -> tuple[RateLimiter, RateLimiter]:
-    return (
-        RateLimiter(limit=NAME_CHECKS_PER_CODE[0], window_seconds=NAME_CHECKS_PER_CODE[1]),
-        RateLimiter(
-            limit=NAME_CHECKS_PER_IP[0], window_seconds=NAME_CHECKS_PER_IP[1], enabled=enabled
-        ),
+@dataclass(frozen=True)
+class NameCheckLimiters:
+    per_address_and_code: RateLimiter
+    per_address: RateLimiter
+    per_code: RateLimiter
+
+
+def name_check_limiters(*, enabled: bool) -> NameCheckLimiters:
+    def limiter(limit: tuple[int, float], *, on: bool) -> RateLimiter:
+        return RateLimiter(limit=limit[0], window_seconds=limit[1], enabled=on)
+
+    return NameCheckLimiters(
+        per_address_and_code=limiter(NAME_CHECKS_PER_ADDRESS_AND_CODE, on=enabled),
+        per_address=limiter(NAME_CHECKS_PER_ADDRESS, on=enabled),
+        per_code=limiter(NAME_CHECKS_PER_CODE, on=True),
     )
 
 
 def name_check_allowed(request: Request, code: str) -> bool:
-    by_code, by_ip = request.app.state.name_check_limiters
-    code_ok = by_code.hit(code)
-    ip_ok = by_ip.hit(client_ip(request))
-    return code_ok and ip_ok
+    """One name check on this certificate from this address. A check refused by the
+    address's own limits is not counted against the code, so it costs nobody else."""
+    limits: NameCheckLimiters = request.app.state.name_check_limiters
+    address = client_ip(request)
+    return (
+        limits.per_address_and_code.hit(f"{address} {code}")
+        and limits.per_address.hit(address)
+        and limits.per_code.hit(code)
+    )

@@ -35,6 +35,7 @@ from fpdf.output import (
     CIDSystemInfo,
     OutputProducer,
     PDFFont,
+    PDFInfo,
     _build_cmap_blocks,
     _tt_font_widths,
 )
@@ -150,7 +151,22 @@ class _FontProgramStream(PDFContentStream):
 
 
 class CertificateOutput(OutputProducer):
-    """fpdf2's output, with fonts embedded from the shared programs (see the module doc)."""
+    """fpdf2's output, with fonts embedded from the shared programs (see the module doc),
+    and no creation date when the document has none."""
+
+    def _add_info(self) -> PDFInfo:
+        """The document information. fpdf2 always dates it; a holder's neutral copy is not
+        dated (made on the day of the training, its date would point to the training)."""
+        fpdf = self.fpdf
+        if fpdf.creation_date is not None:
+            return super()._add_info()
+        described = {
+            key: getattr(fpdf, key, None)
+            for key in ("title", "subject", "author", "keywords", "creator", "producer")
+        }
+        info = PDFInfo(**described, creation_date=None)  # None: left out of the file
+        self._add_pdf_obj(info)
+        return info
 
     def _add_fonts(self, *args: Any, **kwargs: Any) -> dict[int, Any]:
         written: dict[int, Any] = {}

@@ -6,9 +6,10 @@ module only sets it on the page.
 
 The page, top to bottom: the organisation (logo, names), the heading, the holder's name, the
 body wording in both languages (and the training's title when the wording leaves it out),
-the topic, dates and place, then the signatures and the QR code with the certificate's code.
-The holder's name is the only personal data on the page; the PDF's metadata carries the code,
-never the name.
+the topic, dates and place (those given: a holder's neutral copy has none), then the
+signatures and the QR code with the certificate's code. The holder's name is the only personal
+data on the page; the PDF's metadata carries the code and the title printed, never the name,
+and the creation date given (none for the neutral copy).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from fpdf import FPDF
 
@@ -72,6 +74,9 @@ class CertificateContent:
     verification_url: str
     logo: bytes | None = None
     signatures: tuple[Signature, ...] = ()
+    # The file's creation date; None leaves it out (the neutral copy: see _add_info in
+    # embedding.py). Given, not read from the clock, so the same content makes the same file.
+    created_at: datetime | None = None
     heading_km: str = "វិញ្ញាបនបត្រ"
     heading_en: str = "Certificate of Completion"
     preamble_km: str = "សូមបញ្ជាក់ថា"
@@ -94,6 +99,10 @@ def render_certificate(data: CertificateContent) -> bytes:
     pdf.set_subject(data.title_en or data.title_km)
     pdf.set_author(data.organisation_en or data.organisation_km)
     pdf.set_creator("Sala")
+    if data.created_at is None:
+        pdf.creation_date = None  # type: ignore[assignment]
+    else:
+        pdf.set_creation_date(data.created_at)
     pdf.set_lang("km")
     pdf.add_page()
 
@@ -324,7 +333,9 @@ def _middle_rows(pdf: FPDF, data: CertificateContent) -> list[_Row]:
     for title, body, size in ((data.title_km, data.body_km, 14), (data.title_en, data.body_en, 13)):
         if title and title not in body:
             rows.append(_wording_row(pdf, title, size=size, color=_TEAL, style="B", gap_before=1))
-    rows.append(_details_row(pdf, data, gap_before=7))
+    details = _details_row(pdf, data, gap_before=7)
+    if details is not None:
+        rows.append(details)
     return rows
 
 
@@ -373,14 +384,20 @@ def _rule(pdf: FPDF, y: float) -> None:
     _diamond(pdf, centre, y, 1.6)
 
 
-def _details_row(pdf: FPDF, data: CertificateContent, *, gap_before: float) -> _Row:
-    """Topic, dates and place: three columns, each Khmer over English."""
+def _details_row(pdf: FPDF, data: CertificateContent, *, gap_before: float) -> _Row | None:
+    """Topic, dates and place: a column each, Khmer over English, for those given."""
     column = 70.0
     columns = [
-        ("ប្រធានបទ · TOPIC", data.topic_km, data.topic_en),
-        ("កាលបរិច្ឆេទ · DATE", data.dates_km, data.dates_en),
-        ("ទីកន្លែង · PLACE", data.place, ""),
+        (label, km, en)
+        for label, km, en in (
+            ("ប្រធានបទ · TOPIC", data.topic_km, data.topic_en),
+            ("កាលបរិច្ឆេទ · DATE", data.dates_km, data.dates_en),
+            ("ទីកន្លែង · PLACE", data.place, ""),
+        )
+        if km or en
     ]
+    if not columns:
+        return None
     fitted = [
         (
             fit_text(pdf, label, width=column, max_size=7.5, min_size=6),
@@ -390,7 +407,7 @@ def _details_row(pdf: FPDF, data: CertificateContent, *, gap_before: float) -> _
         for label, km, en in columns
     ]
     height = max(sum(_block_height(part) + 0.8 for part in parts) for parts in fitted)
-    left = (PAGE_WIDTH - column * 3) / 2
+    left = (PAGE_WIDTH - column * len(columns)) / 2
 
     def draw(y: float) -> None:
         for index, (label, km, en) in enumerate(fitted):

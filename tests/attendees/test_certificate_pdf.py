@@ -13,6 +13,7 @@ import io
 import os
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pypdf
@@ -228,3 +229,43 @@ def test_emoji_are_dropped_and_the_rest_kept() -> None:
 def test_at_most_three_signatures() -> None:
     with pytest.raises(ValueError, match="at most 3"):
         _content(signatures=(Signature("A", "B"),) * 4)
+
+
+def test_details_not_given_leave_out_their_labels_too() -> None:
+    """The holder's neutral copy has no topic, date or place: an empty "TOPIC" or "DATE"
+    would only show that something was left out."""
+    neutral = _content(
+        body_en="has completed the training “Human rights training”",
+        body_km="បានបញ្ចប់វគ្គបណ្តុះបណ្តាល «វគ្គបណ្តុះបណ្តាលស្តីពីសិទ្ធិមនុស្ស»",
+        title_en="Human rights training",
+        title_km="វគ្គបណ្តុះបណ្តាលស្តីពីសិទ្ធិមនុស្ស",
+        topic_km="",
+        topic_en="",
+        dates_km="",
+        dates_en="",
+        place="",
+    )
+    pdf = render_certificate(neutral)
+    text = _text(pdf)
+    for label in ("TOPIC", "DATE", "PLACE", "ប្រធានបទ", "កាលបរិច្ឆេទ", "ទីកន្លែង"):
+        assert label not in text
+    assert "Human rights training" in text and "Sreypov" in text
+    metadata = {k: str(v) for k, v in (pypdf.PdfReader(io.BytesIO(pdf)).metadata or {}).items()}
+    assert metadata["/Subject"] == "Human rights training"
+    assert TITLE_EN not in " ".join(metadata.values())
+
+    no_place = _text(render_certificate(_content(place="")))
+    assert "TOPIC" in no_place and "DATE" in no_place and "PLACE" not in no_place
+
+
+def test_the_file_is_dated_only_when_a_date_is_given() -> None:
+    """The renderer reads no clock: the same content makes the same file, and a neutral copy
+    (no date given) carries no creation date that could point to the day of the training."""
+    undated = pypdf.PdfReader(io.BytesIO(render_certificate(_content()))).metadata or {}
+    assert "/CreationDate" not in undated
+    issued = datetime(2026, 3, 13, 10, 30, tzinfo=UTC)
+    dated = render_certificate(_content(created_at=issued))
+    assert (pypdf.PdfReader(io.BytesIO(dated)).metadata or {})["/CreationDate"] == (
+        "D:20260313103000Z"
+    )
+    assert render_certificate(_content(created_at=issued)) == dated

@@ -3,21 +3,32 @@ that never names the holder, revoking and reissuing, the holder's download, the 
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
 import re
+import shutil
+import subprocess
 import uuid
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pypdf
 import pytest
+import zxingcpp
 from PIL import Image
+from starlette.applications import Starlette
 
 from attendees import certificates
+from attendees.manage import manage_url
 from attendees.models import Certificate, CertificateStatus, Registration
 from attendees.tickets import ticket_for
+from events.models import Topic
 from sala import mail
 from sala.config import Settings
+from sala.i18n import format_date, in_language
 from sala.models import OutboxMessage, Role
 from tests.factories import csrf_from, log_in, make_session, make_staff, register_person, token_for
 
@@ -35,7 +46,7 @@ async def _check_in(
     settings: Settings,
 ) -> None:
     scan = {
-        "token": ticket_for(registration, settings.data_dir),
+        "token": await ticket_for(registration, settings.data_dir),
         "session_id": registration.session_id,  # type: ignore[attr-defined]
         "scan_id": uuid.uuid4().hex,
     }
@@ -246,8 +257,6 @@ async def test_holder_downloads_from_the_manage_page_also_with_a_neutral_title(
     people = training["people"]
     await _check_in(client, people["Sokha"], headers, settings)
     await client.post(f"/api/v1/sessions/{session.id}/certificates", headers=headers)
-    from attendees.manage import manage_url
-
     manage = manage_url(people["Sokha"], settings).removeprefix(settings.base_url)
     page = await client.get(manage)
     assert "Download my certificate" in page.text
@@ -255,16 +264,6 @@ async def test_holder_downloads_from_the_manage_page_also_with_a_neutral_title(
     assert usual.status_code == 200 and "SOGIE basics" in _text(usual.content)
     neutral = _text((await client.get(f"{manage}/certificate.pdf?neutral=1")).content)
     assert "Human rights training" in neutral and "SOGIE" not in neutral and "Sokha" in neutral
-    # Its link leads an employer to the neutral title too, not the training's topic.
-    code = (await Certificate.get(registration_id=people["Sokha"].id)).code
-    assert f"/verify/{code}?copy=neutral" in neutral.replace("\n", "")
-    page = await client.get(f"/verify/{code}?copy=neutral")
-    main = page.text.split("<main", 1)[1].split("</main>", 1)[0]
-    assert "Human rights training" in main and "SOGIE" not in main
-    assert "SOGIE" not in page.text.split("</head>", 1)[0]  # nor in the page's description
-    facts = (await client.get(f"/api/v1/certificates/{code}?copy=neutral")).json()
-    assert facts["training"]["title_en"] == "Human rights training"
-    assert facts["training"]["topic"] == ""
 
     # A name correction carries over to the certificate.
     form = {"chosen_name": "Sokha Chan", "csrf_token": csrf_from(page.text)}
@@ -408,3 +407,296 @@ async def test_reissuing_twice_is_a_conflict_not_a_crash(
         registration_id=people["Sokha"].id, status=CertificateStatus.VALID
     ).count()
     assert valid == 1
+
+
+# ----------------------------------------------------------------------------- the neutral copy
+
+NEUTRAL_TITLE_EN = certificates.DEFAULT_WORDING["neutral_title_en"]
+NEUTRAL_TITLE_KM = certificates.DEFAULT_WORDING["neutral_title_km"]
+SECRET_TITLE_EN = "Gender identity at work"
+SECRET_TITLE_KM = "អត្តសញ្ញាណយេនឌ័រនៅកន្លែងធ្វើការ"
+SECRET_VENUE = "Rainbow Hall, Toul Kork"
+ANY_CODE = re.compile(r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}")
+
+
+@pytest.fixture
+async def attended(client: httpx.AsyncClient, settings: Settings) -> dict[str, Any]:
+    """Sokha checked in at a SOGIE training whose venue and date the public calendar lists,
+    and her certificate issued."""
+    facilitator = await make_staff(Role.FACILITATOR)
+    session = await make_session(
+        facilitators=(facilitator,),
+        title_en=SECRET_TITLE_EN,
+        title_km=SECRET_TITLE_KM,
+        venue_name=SECRET_VENUE,
+    )
+    registration = (
+        await register_person(session, settings, chosen_name="Sokha", email="sokha@example.org")
+    ).registration
+    headers = await token_for(facilitator)
+    await _check_in(client, registration, headers, settings)
+    url = f"/api/v1/sessions/{session.id}/certificates"
+    code = (await client.post(url, headers=headers)).json()[0]["code"]
+    return {
+        "registration": registration,
+        "headers": headers,
+        "certificate": await Certificate.get(code=code),
+        "manage": manage_url(registration, settings).removeprefix(settings.base_url),
+    }
+
+
+async def _giveaways(certificate: Certificate) -> list[str]:
+    """What would tell someone which training this was, alone or with the public calendar:
+    the titles, the topic, the venue, the dates, and the real code (which shows them all)."""
+    topic = await Topic.get(code=certificate.topic_code)
+    start = certificate.starts_at.astimezone(ZoneInfo(certificate.timezone))
+    dates = []
+    for language in ("en", "km"):
+        with in_language(language):
+            dates.append(format_date(start, fmt="long"))
+    return [
+        SECRET_TITLE_EN, SECRET_TITLE_KM, topic.name_en, topic.name_km, certificate.topic_code,
+        SECRET_VENUE, *dates, start.date().isoformat(), certificate.code,
+    ]  # fmt: skip
+
+
+def _squeezed(text: str) -> str:
+    """Spaces and case aside (text extraction may put spaces inside Khmer words)."""
+    return "".join(text.split()).casefold()
+
+
+def _assert_gives_away_nothing(text: str, giveaways: list[str], where: str) -> None:
+    squeezed = _squeezed(text)
+    for word in giveaways:
+        assert _squeezed(word) not in squeezed, f"{where} shows {word!r}"
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        reason = f"{name} is missing (apt-get install poppler-utils)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI=true: the PDF must be read on CI", pytrace=False)
+        pytest.skip(reason)
+    return found
+
+
+def _read_like_a_person(pdf: bytes, folder: Path) -> tuple[str, list[str]]:
+    """The PDF's text as pypdf and poppler's pdftotext read it, and the QR codes that a real
+    decoder (zxing-cpp) finds on the page rendered by pdftoppm."""
+    source = folder / "copy.pdf"
+    source.write_bytes(pdf)
+    poppler = subprocess.run(
+        [_tool("pdftotext"), "-enc", "UTF-8", str(source), "-"], check=True, capture_output=True
+    ).stdout.decode()
+    subprocess.run(
+        [_tool("pdftoppm"), "-png", "-r", "150", "-singlefile", str(source), str(folder / "page")],
+        check=True,
+    )
+    qr = [found.text for found in zxingcpp.read_barcodes(Image.open(folder / "page.png"))]
+    return f"{_text(pdf)}\n{poppler}", qr
+
+
+async def test_the_neutral_copy_and_its_code_never_tell_which_training_it_was(
+    client: httpx.AsyncClient,
+    new_client: Any,
+    settings: Settings,
+    attended: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """The attack of issue 11: an employer (or anyone) holding the neutral copy reads its
+    text and its QR code, then asks /verify and the API about what they found."""
+    certificate: Certificate = attended["certificate"]
+    giveaways = await _giveaways(certificate)
+    download = await client.get(f"{attended['manage']}/certificate.pdf?neutral=1")
+    assert download.status_code == 200
+    text, qr = _read_like_a_person(download.content, tmp_path)
+
+    # The copy prints a code of its own, in its text and in its QR code, and the holder.
+    (printed,) = set(ANY_CODE.findall("".join(text.split())))
+    assert printed != certificate.code
+    assert qr == [f"{settings.base_url}/verify/{printed}"]
+    assert "Sokha" in text and NEUTRAL_TITLE_EN in text
+    _assert_gives_away_nothing(text, giveaways, "the neutral PDF")
+    assert printed in download.headers["content-disposition"]
+    assert certificate.code not in download.headers["content-disposition"]
+    metadata = {
+        k: str(v) for k, v in (pypdf.PdfReader(io.BytesIO(download.content)).metadata or {}).items()
+    }
+    assert metadata["/Title"] == f"Certificate {printed}"
+    assert metadata["/Subject"] == NEUTRAL_TITLE_EN
+    assert "/CreationDate" not in metadata  # made on the day of the training, it would tell
+    _assert_gives_away_nothing(" ".join(metadata.values()), giveaways, "the PDF's metadata")
+
+    # The same readers do find all of it on the real certificate: the check above can see.
+    real_text, real_qr = _read_like_a_person(
+        (await client.get(f"{attended['manage']}/certificate.pdf")).content, tmp_path
+    )
+    for word in (SECRET_TITLE_EN, SECRET_TITLE_KM, SECRET_VENUE, certificate.code):
+        assert _squeezed(word) in _squeezed(real_text)
+    assert real_qr == [f"{settings.base_url}/verify/{certificate.code}"]
+
+    async with new_client() as employer:
+        path = qr[0].removeprefix(settings.base_url)
+        for query in ("", "?copy=neutral", "?copy=full", "?copy=real&neutral=0"):
+            for language, neutral_title in (("en", NEUTRAL_TITLE_EN), ("km", NEUTRAL_TITLE_KM)):
+                glue = "&" if query else "?"
+                page = await employer.get(f"{path}{query}{glue}lang={language}")
+                assert page.status_code == 200
+                assert 'data-status="valid"' in page.text and neutral_title in page.text
+                assert settings.organisation_name in page.text
+                _assert_gives_away_nothing(page.text, giveaways, f"/verify{query} ({language})")
+                facts = await employer.get(
+                    f"/api/v1/certificates/{printed}{query}",
+                    headers={"accept-language": language},
+                )
+                assert facts.json()["status"] == "valid"
+                assert facts.json()["code"] == printed
+                assert facts.json()["training"]["title_en"] == NEUTRAL_TITLE_EN
+                assert facts.json()["starts_at"] is None and facts.json()["dates"] == ""
+                _assert_gives_away_nothing(facts.text, giveaways, f"the API{query} ({language})")
+
+        # Typed by hand, as printed under the QR code.
+        typed = await employer.get(
+            "/verify",
+            params={"code": printed.lower().replace("-", " "), "lang": "en"},
+            follow_redirects=True,
+        )
+        assert NEUTRAL_TITLE_EN in typed.text
+        _assert_gives_away_nothing(typed.text, giveaways, "the typed code's page")
+
+        # The name check works on the neutral code, and stays on it.
+        page = await employer.get(path)
+        assert f'action="/verify/{printed}"' in page.text
+        checked = await employer.post(
+            path, data={"name": "sokha", "csrf_token": csrf_from(page.text)}
+        )
+        assert 'data-match="yes"' in checked.text
+        _assert_gives_away_nothing(checked.text, giveaways, "the name check's answer")
+
+    # The neutral copy is never kept on disk, so the cache cannot hand it out for the real one.
+    kept = settings.data_dir / "certificates"
+    assert not [p for p in kept.glob("*") if printed in p.name]
+
+
+async def test_the_real_code_still_shows_the_training_whatever_the_query_string(
+    client: httpx.AsyncClient, settings: Settings, attended: dict[str, Any]
+) -> None:
+    certificate: Certificate = attended["certificate"]
+    for query in ("", "?copy=neutral"):
+        page = await client.get(f"/verify/{certificate.code}{query}")
+        assert page.status_code == 200 and 'data-status="valid"' in page.text
+        assert SECRET_TITLE_EN in page.text and "SOGIE" in page.text
+        assert NEUTRAL_TITLE_EN not in page.text
+        assert str(certificate.neutral_code) not in page.text
+        facts = (await client.get(f"/api/v1/certificates/{certificate.code}{query}")).json()
+        assert facts["code"] == certificate.code
+        assert facts["training"]["title_en"] == SECRET_TITLE_EN
+        assert facts["training"]["topic"] == "sogie" and facts["dates"]
+    await certificates.render_pending(settings)
+    messages = await OutboxMessage.filter(kind=certificates.CERTIFICATE_MAIL)
+    composed = await mail.compose(messages[0], settings)
+    assert f"/verify/{certificate.code}" in composed.text
+    (pdf,) = [a for a in composed.attachments if a.content_type == "application/pdf"]
+    assert SECRET_TITLE_EN in _text(pdf.data) and certificate.code in _text(pdf.data)
+
+
+async def test_revoking_and_reissuing_cover_the_neutral_code(
+    client: httpx.AsyncClient, settings: Settings, attended: dict[str, Any]
+) -> None:
+    old: Certificate = attended["certificate"]
+    headers = attended["headers"]
+    assert old.neutral_code and CODE.match(old.neutral_code) and old.neutral_code != old.code
+
+    reissued = await client.post(
+        f"/api/v1/certificates/{old.code}/reissue", json={"reason": "typo"}, headers=headers
+    )
+    new = await Certificate.get(code=reissued.json()["code"])
+    assert new.neutral_code and new.neutral_code not in (old.neutral_code, new.code)
+    old_copy = (await client.get(f"/api/v1/certificates/{old.neutral_code}")).json()
+    assert old_copy["status"] == "revoked" and old_copy["revoked_at"] is None
+    assert 'data-status="revoked"' in (await client.get(f"/verify/{old.neutral_code}")).text
+    assert (await client.get(f"/api/v1/certificates/{new.neutral_code}")).json()["status"] == (
+        "valid"
+    )
+    neutral = _text((await client.get(f"{attended['manage']}/certificate.pdf?neutral=1")).content)
+    assert new.neutral_code in neutral and old.neutral_code not in neutral
+
+    await client.post(
+        f"/api/v1/certificates/{new.code}/revoke", json={"reason": "mistake"}, headers=headers
+    )
+    page = await client.get(f"/verify/{new.neutral_code}")
+    assert 'data-status="revoked"' in page.text and SECRET_TITLE_EN not in page.text
+
+
+async def test_a_certificate_issued_before_neutral_codes_gets_one_when_first_needed(
+    client: httpx.AsyncClient, settings: Settings, attended: dict[str, Any]
+) -> None:
+    certificate: Certificate = attended["certificate"]
+    await Certificate.filter(id=certificate.id).update(neutral_code=None)
+    first, second = (
+        await Certificate.get(id=certificate.id),
+        await Certificate.get(id=certificate.id),
+    )
+    codes = await asyncio.gather(
+        certificates.neutral_code_of(first), certificates.neutral_code_of(second)
+    )
+    stored = (await Certificate.get(id=certificate.id)).neutral_code
+    assert codes[0] == codes[1] == stored and CODE.match(str(stored))
+
+    await Certificate.filter(id=certificate.id).update(neutral_code=None)
+    download = await client.get(f"{attended['manage']}/certificate.pdf?neutral=1")
+    made = (await Certificate.get(id=certificate.id)).neutral_code
+    assert made and made != stored and made in _text(download.content)
+    assert certificate.code not in _text(download.content)
+    page = await client.get(f"/verify/{made}")
+    assert NEUTRAL_TITLE_EN in page.text and SECRET_TITLE_EN not in page.text
+
+
+# ----------------------------------------------------------------------------- name checks
+
+
+def _from_address(app: Starlette, address: str) -> httpx.AsyncClient:
+    """A visitor at another IP address."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(address, 40000)),
+        base_url="http://testserver",
+        headers={"accept-language": "en"},
+    )
+
+
+async def _check_name(visitor: httpx.AsyncClient, code: str, name: str) -> httpx.Response:
+    page = await visitor.get(f"/verify/{code}")
+    return await visitor.post(
+        f"/verify/{code}", data={"name": name, "csrf_token": csrf_from(page.text)}
+    )
+
+
+async def test_one_address_using_up_its_name_checks_leaves_them_to_everyone_else(
+    app: Starlette, settings: Settings, attended: dict[str, Any]
+) -> None:
+    certificate: Certificate = attended["certificate"]
+    code, neutral = certificate.code, str(certificate.neutral_code)
+    async with _from_address(app, "203.0.113.7") as guesser:
+        for _ in range(5):
+            assert 'data-match="no"' in (await _check_name(guesser, code, "Guess")).text
+        refused = await _check_name(guesser, code, "Sokha")
+        assert refused.status_code == 429 and "data-match" not in refused.text
+
+    async with _from_address(app, "198.51.100.20") as employer:
+        checked = await _check_name(employer, code, "Sokha")
+        assert checked.status_code == 200 and 'data-match="yes"' in checked.text
+        # The neutral copy's code checks the name the same way.
+        checked = await _check_name(employer, neutral, "Sokha")
+        assert checked.status_code == 200 and 'data-match="yes"' in checked.text
+
+    async with _from_address(app, "203.0.113.7") as guesser:
+        # The neutral copy's code is the same certificate: no fresh tries there.
+        assert (await _check_name(guesser, neutral, "Sokha")).status_code == 429
+
+    # Spread over many addresses, a code still has a ceiling (50 an hour, whoever asks).
+    for index in range(50 - 7):
+        async with _from_address(app, f"192.0.2.{index + 1}") as visitor:
+            assert (await _check_name(visitor, code, "Guess")).status_code == 200
+    async with _from_address(app, "198.51.100.99") as late:
+        assert (await _check_name(late, neutral, "Sokha")).status_code == 429

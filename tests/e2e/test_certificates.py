@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import secrets
+import shutil
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.e2e.api import admin_token, call, published_session, register
+from tests.e2e.conftest import missing
 from tests.e2e.pages import assert_fits_the_screen, assert_no_serious_violations, log_in, settle
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +68,48 @@ def test_attendee_downloads_their_certificate_from_the_manage_page(
     page.locator("#name").fill(name)
     page.get_by_role("button", name="Check the name").click()
     expect(page.locator("[data-match=yes]")).to_be_visible()
+
+
+def test_the_neutral_copy_leads_an_employer_to_its_own_page_only(
+    page: Page, sala_server: str, sala_data_dir: Path, artifacts_dir: Path, tmp_path: Path
+) -> None:
+    """The holder downloads the neutral copy; an employer scans its QR code with a real
+    decoder and opens the page: valid, the neutral title, the name check, and nothing of
+    the training (title, venue, date) nor the real code."""
+    manage_path, name, code = _attended(sala_server, sala_data_dir)
+    training = f"Certificate test {RUN}"
+    page.goto(manage_path + "?lang=en")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download with a neutral title").click()
+    download = download_info.value
+    assert code not in download.suggested_filename
+    source = tmp_path / "neutral.pdf"
+    download.save_as(source)
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(source).pages)
+    assert f"Srey {RUN}" in text and training not in text and "CLGBT office" not in text
+    assert code not in text
+
+    pdftoppm = shutil.which("pdftoppm") or missing("pdftoppm is missing (poppler-utils)")
+    subprocess.run(
+        [pdftoppm, "-png", "-r", "150", "-singlefile", str(source), str(tmp_path / "page")],
+        check=True,
+    )
+    (scanned,) = zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))
+    neutral_code = scanned.text.rsplit("/", 1)[-1]
+    assert scanned.text == f"{sala_server}/verify/{neutral_code}" and neutral_code != code
+    assert neutral_code in text
+
+    page.goto(scanned.text + "?lang=en")
+    expect(page.locator("[data-status=valid]")).to_be_visible()
+    content = page.content()
+    for giveaway in (training, "CLGBT office", code, name):
+        assert giveaway not in content
+    page.screenshot(path=str(artifacts_dir / "verify-neutral-copy-en-360.png"), full_page=True)
+    page.locator("#name").fill(name)
+    page.get_by_role("button", name="Check the name").click()
+    expect(page.locator("[data-match=yes]")).to_be_visible()
+    assert page.url.startswith(f"{sala_server}/verify/{neutral_code}")
+    assert training not in page.content()
 
 
 def test_verification_pages_pass_axe(axe_page: Page, sala_server: str) -> None:
