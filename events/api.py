@@ -2,7 +2,8 @@
 
 GET    /api/v1/topics                      anyone
 GET    /api/v1/sessions                    anyone: published public sessions
-GET    /api/v1/sessions/{id}               anyone (published); staff: their sessions
+GET    /api/v1/sessions/{id}               anyone: published public sessions; staff: theirs
+                                           (online_url only for staff; invite-only: 404)
 POST   /api/v1/sessions                    admin
 PATCH  /api/v1/sessions/{id}               admin
 POST   /api/v1/sessions/{id}/publish       admin
@@ -30,9 +31,12 @@ from sala.openapi import array_of, operation, path_parameter, query_parameter, r
 from sala.permissions import public, staff_api, user_from_token
 
 
-def _session_answer(request: Request, session: Session, *, status_code: int = 200) -> Response:
+def _staff_answer(request: Request, session: Session, *, status_code: int = 200) -> Response:
+    """A session for the staff who change it: with its online link."""
     base_url = request.app.state.settings.base_url
-    return JSONResponse(session_json(session, base_url=base_url), status_code=status_code)
+    return JSONResponse(
+        session_json(session, base_url=base_url, by_staff=True), status_code=status_code
+    )
 
 
 @public
@@ -50,14 +54,15 @@ async def list_sessions(request: Request) -> Response:
         audience=Audience.PUBLIC,
     )
     base_url = request.app.state.settings.base_url
-    return JSONResponse([session_json(s, base_url=base_url) for s in sessions])
+    return JSONResponse([session_json(s, base_url=base_url, by_staff=False) for s in sessions])
 
 
 @public
 async def get_session(request: Request) -> Response:
     user = await user_from_token(request)
-    session = await services.get_session_for_viewer(user, request.path_params["session_id"])
-    return _session_answer(request, session)
+    view = await services.get_session_for_viewer(user, request.path_params["session_id"])
+    base_url = request.app.state.settings.base_url
+    return JSONResponse(session_json(view.session, base_url=base_url, by_staff=view.by_staff))
 
 
 @staff_api(Role.ADMIN)
@@ -73,7 +78,7 @@ async def create_session(request: Request) -> Response:
     session = await services.create_session(
         data, actor=request.state.user, status=status or SessionStatus.DRAFT
     )
-    return _session_answer(request, session, status_code=201)
+    return _staff_answer(request, session, status_code=201)
 
 
 @staff_api(Role.ADMIN)
@@ -95,7 +100,7 @@ async def update_session(request: Request) -> Response:
         session = await services.change_status(
             session, status, actor=request.state.user, settings=settings
         )
-    return _session_answer(request, session)
+    return _staff_answer(request, session)
 
 
 def _status_change(action: str) -> Any:
@@ -106,7 +111,7 @@ def _status_change(action: str) -> Any:
         session = await services.get_session_for_staff(
             request.state.user, request.path_params["session_id"]
         )
-        return _session_answer(
+        return _staff_answer(
             request,
             await change(session, actor=request.state.user, settings=request.app.state.settings),
         )
@@ -124,7 +129,10 @@ async def create_series(request: Request) -> Response:
     series, sessions = await services.create_series(data, actor=request.state.user)
     base_url = settings.base_url
     return JSONResponse(
-        {"id": series.id, "sessions": [session_json(s, base_url=base_url) for s in sessions]},
+        {
+            "id": series.id,
+            "sessions": [session_json(s, base_url=base_url, by_staff=True) for s in sessions],
+        },
         status_code=201,
     )
 
@@ -176,7 +184,10 @@ openapi_paths: dict[str, dict[str, Any]] = {
     },
     "/api/v1/sessions/{session_id}": {
         "get": operation(
-            "One session", response=ref("Session"), errors=(404,), parameters=[_SESSION_ID]
+            "One session (invite-only ones: only for their staff)",
+            response=ref("Session"),
+            errors=(404,),
+            parameters=[_SESSION_ID],
         ),
         "patch": operation(
             "Change a session",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from enum import StrEnum
 
 from tortoise import fields
@@ -24,6 +25,12 @@ class SessionStatus(StrEnum):
 
 TITLE_MAX = 200
 MAX_CAPACITY = 10_000
+SLUG_MAX = 32
+
+
+def new_slug() -> str:
+    """The random part of an invite-only session's address: 128 bits, 22 URL-safe characters."""
+    return secrets.token_urlsafe(16)
 
 
 class Topic(Model):
@@ -88,6 +95,9 @@ class Session(Model):
     status = fields.CharEnumField(SessionStatus, max_length=20, default=SessionStatus.DRAFT)
     registration_opens_at = fields.DatetimeField(null=True)
     registration_closes_at = fields.DatetimeField(null=True)
+    # An invite-only session's page is /sessions/i/{slug}, never /sessions/{id}: its id can be
+    # walked, its slug cannot. Every session gets one, so a change of audience needs nothing.
+    slug = fields.CharField(max_length=SLUG_MAX, null=True, unique=True, default=new_slug)
     facilitators: fields.ManyToManyRelation[StaffUser] = fields.ManyToManyField(
         "sala.StaffUser", related_name="facilitated_sessions", through="session_facilitator"
     )
@@ -113,3 +123,21 @@ class Session(Model):
     @property
     def is_published(self) -> bool:
         return self.status == SessionStatus.PUBLISHED
+
+    @property
+    def is_invite_only(self) -> bool:
+        return self.audience == Audience.INVITE_ONLY
+
+    @property
+    def public_path(self) -> str:
+        """The path of the session's public page: the one rule for every link to it (pages,
+        emails, calendar files, the API). The routes ``session`` and ``invited_session`` of
+        ``events/routes.py`` serve these paths; a test checks that they agree."""
+        if self.is_invite_only:
+            return f"/sessions/i/{self.slug}"
+        return f"/sessions/{self.id}"
+
+    @property
+    def calendar_path(self) -> str:
+        """The path of the session's public calendar file (no online link in it)."""
+        return f"{self.public_path}/calendar.ics"

@@ -1,8 +1,10 @@
 """HTML routes of the events package: the public listing and the staff pages for sessions.
 
 public   /                                     upcoming trainings, by topic and month
-         /sessions/{id}                        one training
-         /sessions/{id}/calendar.ics           its calendar file
+         /sessions/{id}                        one public training (invite-only ones: 404)
+         /sessions/{id}/calendar.ics           its calendar file (no online link)
+         /sessions/i/{slug}                    one invite-only training, by its random slug
+         /sessions/i/{slug}/calendar.ics       its calendar file
          /calendar.ics                         feed of every published training
 staff    /staff/sessions                       list (facilitators: their own)
          /staff/sessions/new                   create (admin)
@@ -29,7 +31,7 @@ from attendees.manage import manage_url
 from attendees.models import RegistrationSource, Sector
 from attendees.registration import register, registration_window
 from events import services
-from events.calendar import calendar_bytes
+from events.calendar import ICS_MEDIA_TYPE, calendar_bytes
 from events.forms import session_values
 from events.models import Audience, Session, SessionStatus
 from sala.csrf import read_form
@@ -38,8 +40,6 @@ from sala.i18n import gettext
 from sala.models import Role, StaffUser
 from sala.permissions import public, staff_page
 from sala.templating import render
-
-ICS_MEDIA_TYPE = "text/calendar; charset=utf-8"
 
 # ----------------------------------------------------------------------------- public pages
 
@@ -78,20 +78,41 @@ async def home(request: Request) -> Response:
 
 @public
 async def session_page(request: Request) -> Response:
-    """The training's page, with its registration form (GET shows it, POST registers)."""
-    settings = request.app.state.settings
+    """A public training's page, with its registration form (GET shows it, POST registers)."""
     session = await services.get_public_session(request.path_params["session_id"])
+    return await _training_page(request, session)
+
+
+@public
+async def invited_session_page(request: Request) -> Response:
+    """An invite-only training's page, at its unguessable address; never indexed."""
+    session = await services.get_session_by_slug(request.path_params["slug"])
+    if not session.is_invite_only:  # made public since the invitation went out
+        return _moved(request, session.public_path)
+    return await _training_page(request, session)
+
+
+def _moved(request: Request, path: str) -> Response:
+    query = request.url.query
+    return RedirectResponse(f"{path}?{query}" if query else path, status_code=307)
+
+
+async def _training_page(request: Request, session: Session) -> Response:
+    settings = request.app.state.settings
     values: dict[str, Any] = {
         "language": request.state.language,
         "invitation_code": request.query_params.get("invitation", "")[:32],
     }
     errors: dict[str, str] = {}
     form_error: str | None = None
+    status = 200
     if request.method == "POST":
         form = await read_form(request)
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
         if values.get("website"):  # the honeypot: only bots fill a field nobody can see
-            return render(request, "attendees/honeypot.html", {"session": session})
+            return _unlisted(
+                session, render(request, "attendees/honeypot.html", {"session": session})
+            )
         if not registration_allowed(request, values):
             form_error = gettext(RateLimited.message)
             status = 429
@@ -108,15 +129,15 @@ async def session_page(request: Request) -> Response:
             else:
                 url = manage_url(outcome.registration, settings)
                 return RedirectResponse(url.removeprefix(settings.base_url), status_code=303)
-        return render(
-            request,
-            "events/session.html",
-            _session_page_context(session, values, errors, form_error),
-            status_code=status,
-        )
-    return render(
-        request, "events/session.html", _session_page_context(session, values, errors, form_error)
-    )
+    context = _session_page_context(session, values, errors, form_error)
+    return _unlisted(session, render(request, "events/session.html", context, status_code=status))
+
+
+def _unlisted(session: Session, response: Response) -> Response:
+    """Search engines leave invite-only pages (and their calendar files) out."""
+    if session.is_invite_only:
+        response.headers["x-robots-tag"] = "noindex, nofollow"
+    return response
 
 
 def _session_page_context(
@@ -134,14 +155,29 @@ def _session_page_context(
 
 @public
 async def session_ics(request: Request) -> Response:
-    session = await services.get_public_session(request.path_params["session_id"])
+    return _session_calendar(
+        request, await services.get_public_session(request.path_params["session_id"])
+    )
+
+
+@public
+async def invited_session_ics(request: Request) -> Response:
+    session = await services.get_session_by_slug(request.path_params["slug"])
+    if not session.is_invite_only:
+        return _moved(request, session.calendar_path)
+    return _session_calendar(request, session)
+
+
+def _session_calendar(request: Request, session: Session) -> Response:
+    """A session's public calendar file: no online link (that goes to registrants only)."""
     settings = request.app.state.settings
     body = calendar_bytes([session], base_url=settings.base_url, name=session.title)
-    return Response(
+    response = Response(
         body,
         media_type=ICS_MEDIA_TYPE,
-        headers={"content-disposition": f'attachment; filename="sala-{session.id}.ics"'},
+        headers={"content-disposition": 'attachment; filename="training.ics"'},
     )
+    return _unlisted(session, response)
 
 
 @public
@@ -329,8 +365,13 @@ async def staff_topic_edit(request: Request) -> Response:
 
 routes = [
     Route("/", home, name="home"),
+    # Session.public_path and .calendar_path give these paths; a test checks they agree.
     Route("/sessions/{session_id:int}", session_page, methods=["GET", "POST"], name="session"),
     Route("/sessions/{session_id:int}/calendar.ics", session_ics, name="session_ics"),
+    Route(
+        "/sessions/i/{slug}", invited_session_page, methods=["GET", "POST"], name="invited_session"
+    ),
+    Route("/sessions/i/{slug}/calendar.ics", invited_session_ics, name="invited_session_ics"),
     Route("/calendar.ics", calendar_feed, name="calendar_feed"),
     Route("/staff/sessions", staff_sessions, name="staff:sessions"),
     Route(

@@ -23,8 +23,10 @@ def _iso(value: datetime | None, zone: ZoneInfo) -> str | None:
     return value.astimezone(zone).isoformat() if value else None
 
 
-def session_json(session: Session, *, base_url: str) -> dict[str, Any]:
-    """Needs ``topic`` fetched."""
+def session_json(session: Session, *, base_url: str, by_staff: bool) -> dict[str, Any]:
+    """Needs ``topic`` fetched. The online link goes only to the session's staff (and, by
+    email and on their manage page, to confirmed registrants): with it anyone could join and
+    see who attends. Others get ``online_url: null`` and ``online: true|false``."""
     zone = ZoneInfo(session.timezone)
     return {
         "id": session.id,
@@ -39,14 +41,15 @@ def session_json(session: Session, *, base_url: str) -> dict[str, Any]:
         "venue": session.venue_name,
         "venue_address": session.venue_address,
         "venue_map_url": session.venue_map_url,
-        "online_url": session.online_url,
+        "online_url": session.online_url if by_staff else None,
+        "online": bool(session.online_url),
         "capacity": session.capacity,
         "seats_left": session.seats_left,
         "audience": session.audience.value,
         "status": session.status.value,
         "registration_opens_at": _iso(session.registration_opens_at, zone),
         "registration_closes_at": _iso(session.registration_closes_at, zone),
-        "url": f"{base_url}/sessions/{session.id}",
+        "url": f"{base_url}{session.public_path}",
         "series_id": session.series_id,  # type: ignore[attr-defined]
     }
 
@@ -112,9 +115,15 @@ SESSION_SCHEMA: dict[str, Any] = {
         **{k: v for k, v in _SESSION_WRITABLE.items() if k != "facilitator_ids"},
         "id": {"type": "integer"},
         "starts_at": _DATETIME,
+        "online_url": {
+            **_URL,
+            "type": ["string", "null"],
+            "description": "the meeting link: null unless the caller runs the session",
+        },
+        "online": {"type": "boolean", "description": "true when the session is held online"},
         "seats_left": {"type": "integer"},
         "status": {"type": "string", "enum": [s.value for s in SessionStatus]},
-        "url": {"type": "string"},
+        "url": {"type": "string", "description": "the public page (invite-only: by its slug)"},
         "series_id": {"type": ["integer", "null"]},
     },
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +13,16 @@ from tortoise.transactions import in_transaction
 from attendees.registration import notify_session_cancelled, promote_from_waitlist
 from events.errors import SessionCancelled, SessionNotFound, TopicNotFound
 from events.forms import SeriesInput, SessionInput, parse_series, parse_session
-from events.models import TITLE_MAX, Audience, Series, Session, SessionStatus, Topic
+from events.models import (
+    SLUG_MAX,
+    TITLE_MAX,
+    Audience,
+    Series,
+    Session,
+    SessionStatus,
+    Topic,
+    new_slug,
+)
 from events.series import occurrences
 from sala import audit, db
 from sala.config import Settings
@@ -112,13 +121,28 @@ def local_month(session: Session) -> tuple[int, int]:
     return local.year, local.month
 
 
+_SHOWN = (SessionStatus.PUBLISHED, SessionStatus.CANCELLED)  # cancelled: old links still explain
+
+
 async def get_public_session(session_id: int) -> Session:
-    """A session anyone may see: published or (so old links still explain) cancelled."""
+    """A public session anyone may see by its id. An invite-only one is not found here, the
+    same as a missing one: its page is reached only through its slug."""
     session = await (
-        Session.filter(id=session_id, status__in=[SessionStatus.PUBLISHED, SessionStatus.CANCELLED])
+        Session.filter(id=session_id, status__in=_SHOWN, audience=Audience.PUBLIC)
         .select_related("topic")
         .first()
     )
+    if session is None:
+        raise SessionNotFound()
+    return session
+
+
+async def get_session_by_slug(slug: str) -> Session:
+    """A published (or cancelled) session by the slug of its invite-only address. A session
+    made public since keeps answering to it, so the invitations already sent still work."""
+    session = None
+    if 0 < len(slug) <= SLUG_MAX:
+        session = await Session.filter(slug=slug, status__in=_SHOWN).select_related("topic").first()
     if session is None:
         raise SessionNotFound()
     return session
@@ -155,15 +179,24 @@ def session_access_steps(user: StaffUser, session_id: int) -> db.Steps[None]:
         raise PermissionDenied()
 
 
-async def get_session_for_viewer(user: StaffUser | None, session_id: int) -> Session:
-    """What this viewer may see: staff see their own sessions in any state, others the public."""
+@dataclass(frozen=True)
+class SessionView:
+    """A session as one viewer may see it: ``by_staff`` when they run it (admin or facilitator),
+    who alone see what only registrants get (the online link)."""
+
+    session: Session
+    by_staff: bool
+
+
+async def get_session_for_viewer(user: StaffUser | None, session_id: int) -> SessionView:
+    """Staff see their own sessions in any state; anyone else a public session by its id."""
     if user is not None:
         session = await Session.filter(id=session_id).select_related("topic").first()
         if session is not None:
             await session.fetch_related("facilitators")
             if can_manage_session(user, session, {f.id for f in session.facilitators}):
-                return session
-    return await get_public_session(session_id)
+                return SessionView(session, by_staff=True)
+    return SessionView(await get_public_session(session_id), by_staff=False)
 
 
 async def list_sessions_for_staff(user: StaffUser, *, include_past: bool = False) -> list[Session]:
@@ -235,6 +268,8 @@ async def update_session(
             )
         for name, value in _session_fields(data).items():
             setattr(locked, name, value)
+        if locked.slug is None:  # a row written without the ORM: its invite-only address
+            locked.slug = new_slug()
         locked.topic = topic
         await locked.save()
         await locked.facilitators.clear()

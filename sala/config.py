@@ -68,8 +68,7 @@ class Settings:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``environ`` (default: the process environment)."""
     env = os.environ if environ is None else environ
-    data_dir = Path(env.get("SALA_DATA_DIR") or "./var").resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private_data_dir(Path(env.get("SALA_DATA_DIR") or "./var").resolve())
 
     database_url = env.get("SALA_DATABASE_URL") or f"sqlite://{data_dir / 'sala.sqlite3'}"
     if not database_url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
@@ -136,6 +135,22 @@ def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     if raw not in ("on", "off"):
         raise ConfigError(f"{name} must be on or off")
     return raw == "on"
+
+
+# Everything Sala writes (database, keys, certificates, backups) is its owner's alone.
+PRIVATE_UMASK = 0o077
+
+
+def private_data_dir(path: Path) -> Path:
+    """Make the data dir readable by its owner only (0700), and every file this process
+    creates from now on too (umask 077): the database, its -wal/-shm, the keys, the PDFs."""
+    os.umask(PRIVATE_UMASK)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    status = path.stat()
+    # A data dir from before this rule (or made by hand) is closed too, when it is ours.
+    if status.st_mode & 0o077 and status.st_uid == os.getuid():
+        path.chmod(0o700)
+    return path
 
 
 def _stored_secret_key(data_dir: Path) -> str:

@@ -7,6 +7,8 @@ Each feature package is one Tortoise app with its own migration history
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -54,14 +56,28 @@ def config_for_url(database_url: str) -> dict[str, Any]:
     }
 
 
+def private_sqlite_file(database_url: str) -> None:
+    """Create a SQLite database file readable by its owner only (0600) before SQLite does;
+    SQLite gives its -wal and -shm files the database file's mode."""
+    connection = expand_db_url(database_url)
+    path = connection["credentials"].get("file_path", "")
+    if connection["engine"] != "tortoise.backends.sqlite" or not path or path == ":memory:":
+        return
+    # Already there: nothing to do. No folder: SQLite says so itself, in its own words.
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 async def migrate(settings: Settings) -> None:
     """Apply every pending migration of every app."""
+    private_sqlite_file(settings.database_url)
     await run_migrations(config=tortoise_config(settings))
     await Tortoise.close_connections()
 
 
 async def open_database(settings: Settings) -> TortoiseContext:
     """Connect; the context is global so that every request task of the app sees it."""
+    private_sqlite_file(settings.database_url)
     return await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 

@@ -9,15 +9,26 @@ Feature packages register a composer per kind (``attendees/emails.py``); composi
 send time, so a request that registers someone pays nothing for templates or QR codes.
 A message keeps its Message-ID across retries and restarts: a message sent again after a crash
 between "sent" and "recorded" carries the same Message-ID, so mail clients show it once.
+
+Discreet mail (``SALA_DISCREET_MAIL``, on by default): the sender's name is "Sala", composers
+keep the training out of the subject, and :func:`compose` puts one neutral sentence first in
+every part (a hidden preheader in HTML), so a phone's lock screen, which shows the first words
+of the body, shows that sentence and not the training — whatever the kind, whoever wrote it.
+
+Log lines name a message by its id, never its recipient: a mail server's refusal usually
+quotes the address, so its words go to ``last_error`` (read by admins) and not to the log.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import re
 import secrets
+import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -30,7 +41,7 @@ from tortoise.transactions import in_transaction
 
 from sala import db
 from sala.config import Settings
-from sala.i18n import in_language
+from sala.i18n import N_, gettext, in_language
 from sala.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("sala.mail")
@@ -110,7 +121,39 @@ async def enqueue(
 
 async def compose(message: OutboxMessage, settings: Settings) -> ComposedEmail:
     with in_language(message.language):
-        return await COMPOSERS[message.kind](message, settings)
+        content = await COMPOSERS[message.kind](message, settings)
+        if settings.discreet_mail:
+            content = with_neutral_preview(content)
+    return content
+
+
+# What a lock screen shows of a discreet email: long enough to fill a preview on its own.
+NEUTRAL_PREVIEW = N_(
+    "A message from Sala. To protect your privacy, this preview does not say what it is "
+    "about: open the email to read it."
+)
+_BODY_TAG = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+# Invisible characters after a preheader keep mail apps from filling the preview with the
+# words that follow it.
+_PREHEADER_PADDING = "&#847;&zwnj;&nbsp;" * 60
+_PREHEADER = (
+    '<div style="display:none;max-height:0;max-width:0;overflow:hidden;opacity:0;'
+    'mso-hide:all;font-size:1px;line-height:1px;color:transparent">{text}{padding}</div>'
+)
+
+
+def with_neutral_preview(content: ComposedEmail) -> ComposedEmail:
+    """The email with :data:`NEUTRAL_PREVIEW` as the first words of its text and HTML parts
+    (in the current language)."""
+    lead = gettext(NEUTRAL_PREVIEW)
+    preheader = _PREHEADER.format(text=html.escape(lead), padding=_PREHEADER_PADDING)
+    body = _BODY_TAG.search(content.html)
+    at = body.end() if body else 0
+    return replace(
+        content,
+        text=f"{lead}\n\n{content.text.lstrip()}",
+        html=f"{content.html[:at]}{preheader}{content.html[at:]}",
+    )
 
 
 def build_email(message: OutboxMessage, content: ComposedEmail, settings: Settings) -> EmailMessage:
@@ -151,12 +194,17 @@ def build_email(message: OutboxMessage, content: ComposedEmail, settings: Settin
 
 
 class DeliveryFailed(Exception):
-    """The mail server did not take the message; ``permanent`` means retrying cannot help."""
+    """The mail server did not take the message; ``permanent`` means retrying cannot help.
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
+    ``reason`` is the server's own words, which often quote the recipient's address: it is
+    kept in ``last_error`` for admins, never logged. ``smtp_code`` is safe to log.
+    """
+
+    def __init__(self, reason: str, *, permanent: bool, smtp_code: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
+        self.smtp_code = smtp_code
 
 
 class MailTransport(Protocol):
@@ -187,9 +235,16 @@ class SmtpTransport:
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             reasons = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
-            raise DeliveryFailed(f"recipient refused: {reasons}", permanent=True) from exc
+            code = exc.recipients[0].code if exc.recipients else None
+            # 4xx is "not now" (greylisting, a full mailbox): worth another try; 5xx is final.
+            permanent = all(r.code >= 500 for r in exc.recipients)
+            raise DeliveryFailed(
+                f"recipient refused: {reasons}", permanent=permanent, smtp_code=code
+            ) from exc
         except aiosmtplib.SMTPResponseException as exc:
-            raise DeliveryFailed(f"{exc.code} {exc.message}", permanent=exc.code >= 500) from exc
+            raise DeliveryFailed(
+                f"{exc.code} {exc.message}", permanent=exc.code >= 500, smtp_code=exc.code
+            ) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise DeliveryFailed(f"cannot reach the mail server: {exc}", permanent=False) from exc
 
@@ -247,22 +302,46 @@ async def deliver_due(
         except MessageObsolete:
             await _finish(message, OutboxStatus.FAILED, error="nothing to send any more")
         except DeliveryFailed as exc:
-            attempts = message.attempts + 1
-            if exc.permanent or attempts >= MAX_ATTEMPTS:
-                await _finish(message, OutboxStatus.FAILED, error=exc.reason, attempts=attempts)
-            else:
-                await OutboxMessage.filter(id=message.id).update(
-                    status=OutboxStatus.PENDING,
-                    attempts=attempts,
-                    next_attempt_at=now + retry_delay(attempts),
-                    lease_until=None,
-                    last_error=exc.reason[:500],
-                )
-            log.warning("mail %s not sent: %s", message.id, exc.reason)
+            given_up = await _failed(message, exc.reason, permanent=exc.permanent, now=now)
+            log.warning(
+                "mail %s not sent: %s; %s",
+                message.id,
+                f"SMTP {exc.smtp_code}" if exc.smtp_code else "mail server unreachable",
+                "given up" if given_up else "will retry",
+            )
+        except Exception as exc:  # a bug composing one message must not hold up the others
+            given_up = await _failed(
+                message, f"{type(exc).__name__}: {exc}", permanent=False, now=now
+            )
+            # The type and where, not the exception's words: they may quote the address.
+            where = "".join(traceback.format_tb(exc.__traceback__))
+            log.error(
+                "mail %s could not be composed or sent (%s); %s\n%s",
+                message.id,
+                type(exc).__name__,
+                "given up" if given_up else "will retry",
+                where,
+            )
         else:
             await _finish(message, OutboxStatus.SENT, attempts=message.attempts + 1)
             sent += 1
     return sent
+
+
+async def _failed(message: OutboxMessage, reason: str, *, permanent: bool, now: datetime) -> bool:
+    """Record a failed attempt: retried later with backoff, or given up. True if given up."""
+    attempts = message.attempts + 1
+    if permanent or attempts >= MAX_ATTEMPTS:
+        await _finish(message, OutboxStatus.FAILED, error=reason, attempts=attempts)
+        return True
+    await OutboxMessage.filter(id=message.id).update(
+        status=OutboxStatus.PENDING,
+        attempts=attempts,
+        next_attempt_at=now + retry_delay(attempts),
+        lease_until=None,
+        last_error=reason[:500],
+    )
+    return False
 
 
 async def _finish(

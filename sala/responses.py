@@ -68,8 +68,10 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
-    # Only the path, never the query or body: they may hold personal data.
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # The route's pattern, not the path (a manage link's path is its token), never the query
+    # or the body: they may hold personal data.
+    route = getattr(request.scope.get("route"), "path", "(no route)")
+    log.exception("unhandled error on %s %s", request.method, route)
     message = gettext(N_("Something went wrong on our side. Please try again."))
     if wants_json(request):
         return error_json(500, "server_error", message)

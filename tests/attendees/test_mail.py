@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import io
+import logging
+import re
+import traceback
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,14 +21,16 @@ from PIL import Image
 from starlette.applications import Starlette
 
 from attendees.emails import enqueue_due_reminders
+from attendees.models import Registration
 from attendees.tickets import load_keys, verify_token
+from sala import mail
 from sala.config import Settings
 from sala.mail import SmtpTransport, deliver_due
 from sala.models import OutboxMessage, OutboxStatus
 from sala.worker import run_once
 from tests.conftest import make_settings
 from tests.factories import in_days, make_session, register_person
-from tests.mail_server import MailServer
+from tests.mail_server import Inbox, MailServer
 
 
 @pytest.fixture
@@ -96,8 +103,8 @@ async def test_confirmation_arrives_with_inline_qr_and_calendar(
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.get_content())))
     assert len(decoded) == 1
     claims = verify_token(load_keys(smtp_settings.data_dir), decoded[0].text)
-    assert claims.registration_id == outcome.registration.id
-    assert claims.session_id == session.id
+    stored_registration = await Registration.get(id=outcome.registration.id)
+    assert getattr(claims, "ticket_id", None) == stored_registration.ticket_id  # no ids in clear
     assert "Kanha" not in decoded[0].text and "example" not in decoded[0].text
 
     (ics,) = parts["text/calendar"]
@@ -232,3 +239,149 @@ async def test_names_cannot_inject_headers_or_html(
     assert "&lt;b&gt;Bold&lt;/b&gt; &amp;" in parts["text/html"][0].get_content()
     assert '<b>Bold</b> & "quoted"' in parts["text/plain"][0].get_content()
     assert "Bcc" not in message
+
+
+# ----------------------------------------------------------------------------- what reaches logs
+
+ADDRESS = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+
+
+@dataclass
+class QuotingInbox(Inbox):
+    """Refuses like Postfix does, quoting the address: for good (550) or for now (451)."""
+
+    deferred: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refused:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        if address in self.deferred:
+            return f"451 4.7.1 <{address}>: Recipient address rejected: try again later"
+        return await super().handle_RCPT(server, session, envelope, address, options)
+
+
+def _logged(caplog: pytest.LogCaptureFixture) -> str:
+    """Every line the app logged (not the test's own mail server), tracebacks included."""
+    lines = []
+    for record in caplog.records:
+        if record.name.startswith(("mail.log", "httpx")):  # the test's server and client
+            continue
+        lines.append(record.getMessage())
+        if record.exc_info:
+            lines.append("".join(traceback.format_exception(*record.exc_info)))
+        if record.exc_text:
+            lines.append(record.exc_text)
+    return "\n".join(lines)
+
+
+async def test_smtp_refusals_are_logged_without_the_address(
+    smtp_app: Starlette,
+    smtp_settings: Settings,
+    mail_server: MailServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    quoting = QuotingInbox(refused={"nobody@example.org"}, deferred={"later@example.org"})
+    assert mail_server.controller is not None
+    mail_server.inbox = mail_server.controller.handler = quoting
+    caplog.set_level(logging.INFO)
+    session = await make_session()
+    for address in ("nobody@example.org", "later@example.org", "fine@example.org"):
+        await register_person(session, smtp_settings, email=address)
+    assert await deliver_due(SmtpTransport(smtp_settings), smtp_settings) == 1
+
+    refused = await OutboxMessage.get(to_address="nobody@example.org")
+    deferred = await OutboxMessage.get(to_address="later@example.org")
+    # Admins still read the server's words in the outbox; a 451 is tried again later.
+    assert refused.status == OutboxStatus.FAILED and "nobody@example.org" in refused.last_error
+    assert deferred.status == OutboxStatus.PENDING and "451" in deferred.last_error
+    logged = _logged(caplog)
+    assert f"mail {refused.id} not sent: SMTP 550; given up" in logged
+    assert f"mail {deferred.id} not sent: SMTP 451; will retry" in logged
+    assert not ADDRESS.findall(logged), logged
+
+
+async def test_a_broken_composer_is_logged_without_its_words_and_holds_up_nothing(
+    smtp_app: Starlette,
+    smtp_settings: Settings,
+    mail_server: MailServer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.INFO)
+    session = await make_session()
+    broken = await register_person(session, smtp_settings, email="broken@example.org")
+    await register_person(session, smtp_settings, email="fine@example.org")
+    from attendees import emails
+
+    compose = mail.COMPOSERS[emails.reg.CONFIRMED_MAIL]
+
+    async def failing(message: OutboxMessage, settings: Settings) -> mail.ComposedEmail:
+        if message.params["registration_id"] == broken.registration.id:
+            raise ValueError(f"cannot write to {message.to_address}")
+        return await compose(message, settings)
+
+    monkeypatch.setitem(mail.COMPOSERS, emails.reg.CONFIRMED_MAIL, failing)
+    assert await deliver_due(SmtpTransport(smtp_settings), smtp_settings) == 1
+    stored = await OutboxMessage.get(to_address="broken@example.org")
+    assert stored.status == OutboxStatus.PENDING and stored.attempts == 1
+    assert "ValueError: cannot write to broken@example.org" in stored.last_error
+    logged = _logged(caplog)
+    assert f"mail {stored.id} could not be composed or sent (ValueError); will retry" in logged
+    assert "failing" in logged  # where it broke, for whoever fixes it
+    assert not ADDRESS.findall(logged), logged
+
+
+async def test_manage_links_never_reach_a_log_line(
+    smtp_app: Starlette,
+    smtp_settings: Settings,
+    mail_server: MailServer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every page of a manage link, one of them failing with a server error, and its email
+    refused by the mail server: no log line holds the link's token."""
+    caplog.set_level(logging.INFO)
+    mail_server.inbox.refused.add("dara@example.org")
+    session = await make_session()
+    transport = httpx.ASGITransport(app=smtp_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as web:
+        answer = await web.post(
+            f"/api/v1/sessions/{session.id}/registrations",
+            json={"chosen_name": "Dara", "email": "dara@example.org", "sector": "ngo",
+                  "consent": True},
+        )  # fmt: skip
+        manage = answer.json()["manage_url"].removeprefix("http://testserver")
+        token = manage.rsplit("/", 1)[1]
+        for path in ("", "/ticket.png", "/cancel", "/delete", "/data.json"):
+            assert (await web.get(manage + path)).status_code == 200, path
+
+        async def broken(registration: Any) -> Any:
+            raise RuntimeError("the database fell over")
+
+        monkeypatch.setattr("attendees.manage.export_data", broken)
+        assert (await web.get(manage + "/data.json")).status_code == 500
+    await deliver_due(SmtpTransport(smtp_settings), smtp_settings)
+    logged = _logged(caplog)
+    assert "unhandled error on GET /registrations/{token}/data.json" in logged
+    assert "the database fell over" in logged
+    assert token not in logged and token[:20] not in logged
+    assert "dara@example.org" not in logged
+
+
+def test_the_server_keeps_uvicorns_access_log_off(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An access log would write every manage link's path, token and all."""
+    import uvicorn
+
+    from sala import cli
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(cli, "_migrate", lambda settings: None)
+    args = cli.build_parser().parse_args(["serve", "--no-worker"])
+    monkeypatch.setenv("SALA_MAIL_WORKER", "off")
+    cli.cmd_serve(make_settings(tmp_path, "sqlite://:memory:"), args)
+    assert seen["access_log"] is False
