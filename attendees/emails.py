@@ -26,7 +26,7 @@ from attendees.models import (
     RegistrationStatus,
 )
 from attendees.tickets import ticket_for
-from events.calendar import calendar_bytes
+from events.calendar import registrant_calendar_bytes
 from events.models import Session, SessionStatus
 from sala import mail
 from sala.config import Settings
@@ -108,7 +108,6 @@ async def compose_for_registration(message: OutboxMessage, settings: Settings) -
         "session": session,
         "zone": ZoneInfo(session.timezone),
         "manage_url": manage_url(registration, settings),
-        "session_url": f"{settings.base_url}/sessions/{session.id}",
         "waitlist_position": await reg.waitlist_position(registration),
         "settings": settings,
     }
@@ -130,7 +129,7 @@ async def compose_for_registration(message: OutboxMessage, settings: Settings) -
             Attachment(
                 "training.ics",
                 "text/calendar",
-                calendar_bytes([session], base_url=settings.base_url, name=session.title),
+                registrant_calendar_bytes(session, base_url=settings.base_url),
             )
         )
     text, html = _render(message.kind, context)
@@ -150,7 +149,6 @@ async def compose_invitation(message: OutboxMessage, settings: Settings) -> Comp
         "invitation": invitation,
         "session": session,
         "zone": ZoneInfo(session.timezone),
-        "invitation_url": f"{settings.base_url}/sessions/{session.id}?invitation={invitation.code}",
         "settings": settings,
     }
     text, html = _render(INVITATION_MAIL, context)

@@ -2,6 +2,7 @@
 
     person   /registrations/{token}                the manage page: status, ticket, calendar
              /registrations/{token}/ticket.png     the ticket's QR code
+             /registrations/{token}/calendar.ics   calendar file (online link once confirmed)
              /registrations/{token}/cancel         confirm (GET), cancel (POST)
              /registrations/{token}/name           correct the chosen name (POST)
              /registrations/{token}/data.json      download my data
@@ -37,10 +38,11 @@ from attendees import manage, people
 from attendees.certificates import curriculum_certificates_of, holder_certificate
 from attendees.forms import parse_registration
 from attendees.limits import registration_allowed
-from attendees.models import Registration, RegistrationSource, Sector
+from attendees.models import Registration, RegistrationSource, RegistrationStatus, Sector
 from attendees.registration import cancel_registration, register, waitlist_position
 from attendees.tickets import ticket_for
 from attendees.views import roster
+from events.calendar import ICS_MEDIA_TYPE, calendar_bytes, registrant_calendar_bytes
 from events.models import SessionStatus
 from events.services import get_session_for_staff, list_sessions_for_staff
 from sala.config import STATIC_DIR
@@ -91,6 +93,23 @@ async def ticket_png(request: Request) -> Response:
     # 45 modules (version 5 and the quiet zone) of 7 px: 315 px, shown at its own size, so
     # every module stays the same width on a 360 px phone.
     return Response(qr_png(token, box_size=7), media_type="image/png", headers=PRIVATE_HEADERS)
+
+
+@public
+async def registration_ics(request: Request) -> Response:
+    """The registrant's calendar file: with the online link once their seat is confirmed."""
+    registration = await _registration(request)
+    session = registration.session
+    base_url = request.app.state.settings.base_url
+    if registration.status == RegistrationStatus.CONFIRMED:
+        body = registrant_calendar_bytes(session, base_url=base_url)
+    else:
+        body = calendar_bytes([session], base_url=base_url, name=session.title)
+    return Response(
+        body,
+        media_type=ICS_MEDIA_TYPE,
+        headers={**PRIVATE_HEADERS, "content-disposition": 'attachment; filename="training.ics"'},
+    )
 
 
 @public
@@ -582,6 +601,7 @@ routes = [
     Route("/people/{token}/delete", person_delete, methods=["GET", "POST"], name="person_delete"),
     Route("/registrations/{token}", registration_page, name="registration"),
     Route("/registrations/{token}/ticket.png", ticket_png, name="registration_ticket"),
+    Route("/registrations/{token}/calendar.ics", registration_ics, name="registration_ics"),
     Route(
         "/registrations/{token}/cancel",
         cancel_own,

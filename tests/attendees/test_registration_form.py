@@ -34,11 +34,14 @@ def _form(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-async def _submit(client: httpx.AsyncClient, session_id: int, **overrides: Any) -> httpx.Response:
-    page = await client.get(f"/sessions/{session_id}")
+async def _submit(
+    client: httpx.AsyncClient, session_id: int, *, path: str | None = None, **overrides: Any
+) -> httpx.Response:
+    path = path or f"/sessions/{session_id}"
+    page = await client.get(path)
     assert page.status_code == 200
     data = {**_form(**overrides), "csrf_token": csrf_from(page.text)}
-    return await client.post(f"/sessions/{session_id}", data=data)
+    return await client.post(path, data=data)
 
 
 async def test_register_with_the_form_then_see_the_ticket(client: httpx.AsyncClient) -> None:
@@ -180,11 +183,11 @@ async def test_registrant_text_is_escaped(client: httpx.AsyncClient) -> None:
 
 async def test_invite_only_needs_a_valid_code(client: httpx.AsyncClient) -> None:
     session = await make_session(audience=Audience.INVITE_ONLY.value)
-    page = await client.get(f"/sessions/{session.id}")
+    page = await client.get(session.public_path)
     assert 'name="invitation_code"' in page.text
-    none = await _submit(client, session.id)
+    none = await _submit(client, session.id, path=session.public_path)
     assert none.status_code == 422 and "by invitation only" in none.text
-    wrong = await _submit(client, session.id, invitation_code="NOPE")
+    wrong = await _submit(client, session.id, path=session.public_path, invitation_code="NOPE")
     assert wrong.status_code == 422 and "not valid for this training" in wrong.text
     assert await Registration.all().count() == 0
 

@@ -121,6 +121,10 @@ async def test_admin_invites_by_email_and_organisation(
     )
     code = (await Invitation.get(organisation="Ministry")).code
     assert code in org.text
+    # The link to share goes to the invite-only page's slug, not to its id.
+    await session.refresh_from_db()
+    assert f"{session.public_path}?invitation={code}" in org.text
+    assert f"/sessions/{session.id}?" not in org.text
     bad = await post_form(client, path, {"kind": "organisation", "organisation": "X", "seats": "0"})
     assert bad.status_code == 422
     assert await OutboxMessage.filter(kind="invitation_to_invitee").count() == 2

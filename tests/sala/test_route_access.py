@@ -32,6 +32,7 @@ EXPECTED_PUBLIC = {
     # The person's own pages: public, but only through a signed link (404 otherwise).
     "/registrations/{token}",
     "/registrations/{token}/ticket.png",
+    "/registrations/{token}/calendar.ics",
     "/registrations/{token}/cancel",
     "/registrations/{token}/data.json",
     "/registrations/{token}/delete",
