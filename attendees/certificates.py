@@ -63,6 +63,7 @@ from events.models import Session, Topic
 from events.services import get_session_for_staff
 from sala import audit, db, mail
 from sala.config import Settings
+from sala.errorlog import log_error
 from sala.errors import PermissionDenied, ValidationFailed
 from sala.forms import FieldReader
 from sala.i18n import N_, current_language, format_date, in_language
@@ -240,8 +241,8 @@ async def render_pending(settings: Settings, *, budget_seconds: float = 10.0) ->
         for certificate in pending:
             try:
                 await _render_and_send(certificate, settings)
-            except Exception:
-                log.exception("certificate %s could not be made", certificate.id)
+            except Exception as exc:
+                log_error(log, exc, "certificate %s could not be made", certificate.id)
                 failed.add(certificate.id)
             else:
                 done += 1

@@ -26,7 +26,6 @@ import json
 import logging
 import re
 import secrets
-import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -41,6 +40,7 @@ from tortoise.transactions import in_transaction
 
 from sala import db
 from sala.config import Settings
+from sala.errorlog import log_error
 from sala.i18n import N_, gettext, in_language
 from sala.models import OutboxMessage, OutboxStatus
 
@@ -313,14 +313,12 @@ async def deliver_due(
             given_up = await _failed(
                 message, f"{type(exc).__name__}: {exc}", permanent=False, now=now
             )
-            # The type and where, not the exception's words: they may quote the address.
-            where = "".join(traceback.format_tb(exc.__traceback__))
-            log.error(
-                "mail %s could not be composed or sent (%s); %s\n%s",
+            log_error(
+                log,
+                exc,
+                "mail %s could not be composed or sent; %s",
                 message.id,
-                type(exc).__name__,
                 "given up" if given_up else "will retry",
-                where,
             )
         else:
             await _finish(message, OutboxStatus.SENT, attempts=message.attempts + 1)

@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from sala.errorlog import log_error
 from sala.errors import NotAuthenticated, NotFound, SalaError, ValidationFailed
 from sala.i18n import N_, gettext
 from sala.templating import render
@@ -71,7 +72,7 @@ async def server_error_handler(request: Request, exc: Exception) -> Response:
     # The route's pattern, not the path (a manage link's path is its token), never the query
     # or the body: they may hold personal data.
     route = getattr(request.scope.get("route"), "path", "(no route)")
-    log.exception("unhandled error on %s %s", request.method, route)
+    log_error(log, exc, "unhandled error on %s %s", request.method, route)
     message = gettext(N_("Something went wrong on our side. Please try again."))
     if wants_json(request):
         return error_json(500, "server_error", message)

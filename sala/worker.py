@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from sala.config import Settings
+from sala.errorlog import log_error
 from sala.mail import deliver_due, transport_for
 
 log = logging.getLogger("sala.worker")
@@ -42,8 +43,8 @@ async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             sent = await run_once(settings)
-        except Exception:  # one bad round must not stop the worker
-            log.exception("worker round failed")
+        except Exception as exc:  # one bad round must not stop the worker
+            log_error(log, exc, "worker round failed")
             sent = 0
         if sent:
             continue

@@ -328,7 +328,7 @@ async def test_a_broken_composer_is_logged_without_its_words_and_holds_up_nothin
     assert stored.status == OutboxStatus.PENDING and stored.attempts == 1
     assert "ValueError: cannot write to broken@example.org" in stored.last_error
     logged = _logged(caplog)
-    assert f"mail {stored.id} could not be composed or sent (ValueError); will retry" in logged
+    assert f"mail {stored.id} could not be composed or sent; will retry (ValueError)" in logged
     assert "failing" in logged  # where it broke, for whoever fixes it
     assert not ADDRESS.findall(logged), logged
 
