@@ -30,6 +30,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from sala import db
 from sala.app import create_app
 from sala.config import Settings, load_settings
+from tests.mail_server import MailServer
 
 POSTGRES_URL = os.environ.get("SALA_TEST_POSTGRES_URL", "")
 TEST_SECRET = "test-secret-key-not-for-production-0123456789"
@@ -173,3 +174,42 @@ def new_client(app: Starlette):  # type: ignore[no-untyped-def]
         return _client(app, **headers)
 
     return make
+
+
+# ----------------------------------------------------------------------------- real mail
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    """A real SMTP server (aiosmtpd) on a free port."""
+    server = MailServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_settings(database_url: str, tmp_path: Path, mail_server: MailServer) -> Settings:
+    return make_settings(
+        tmp_path,
+        database_url,
+        SALA_SMTP_HOST="127.0.0.1",
+        SALA_SMTP_PORT=str(mail_server.port),
+        SALA_MAIL_FROM="CLGBT Trainings <trainings@clgbt.example>",
+        SALA_MAIL_WORKER="off",
+    )
+
+
+@pytest.fixture
+async def smtp_app(smtp_settings: Settings) -> AsyncIterator[Starlette]:
+    """The app with a real SMTP server behind its outbox (mail goes when a test sends it)."""
+    EXECUTOR_CACHE.clear()  # as in ``app``
+    application = create_app(smtp_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def smtp_client(smtp_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(smtp_app) as http:
+        yield http

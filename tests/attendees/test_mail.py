@@ -6,7 +6,6 @@ import io
 import logging
 import re
 import traceback
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -31,35 +30,6 @@ from sala.worker import run_once
 from tests.conftest import make_settings
 from tests.factories import in_days, make_session, register_person
 from tests.mail_server import Inbox, MailServer
-
-
-@pytest.fixture
-def mail_server() -> Iterator[MailServer]:
-    server = MailServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp_settings(database_url: str, tmp_path: Path, mail_server: MailServer) -> Settings:
-    return make_settings(
-        tmp_path,
-        database_url,
-        SALA_SMTP_HOST="127.0.0.1",
-        SALA_SMTP_PORT=str(mail_server.port),
-        SALA_MAIL_FROM="CLGBT Trainings <trainings@clgbt.example>",
-        SALA_MAIL_WORKER="off",
-    )
-
-
-@pytest.fixture
-async def smtp_app(smtp_settings: Settings) -> AsyncIterator[Starlette]:
-    from sala.app import create_app
-
-    application = create_app(smtp_settings)
-    async with application.router.lifespan_context(application):
-        yield application
 
 
 def _parts(message: EmailMessage) -> dict[str, list[EmailMessage]]:

@@ -9,61 +9,21 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from starlette.applications import Starlette
-from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from attendees.models import Person, Registration, RegistrationStatus
 from events.models import Audience
 from sala.config import Settings
 from sala.mail import SmtpTransport, deliver_due
 from sala.models import Role
-from tests.conftest import make_settings
 from tests.factories import csrf_from, in_days, log_in, make_session, make_staff
 from tests.mail_server import MailServer
 
 BASE = "http://testserver"
 VICTIM = "sophea@example.org"
-
-
-@pytest.fixture
-def mail_server() -> Iterator[MailServer]:
-    server = MailServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp_settings(database_url: str, tmp_path: Path, mail_server: MailServer) -> Settings:
-    return make_settings(
-        tmp_path,
-        database_url,
-        SALA_SMTP_HOST="127.0.0.1",
-        SALA_SMTP_PORT=str(mail_server.port),
-        SALA_MAIL_WORKER="off",
-        SALA_BASE_URL=BASE,
-    )
-
-
-@pytest.fixture
-async def web(smtp_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    from sala.app import create_app
-
-    EXECUTOR_CACHE.clear()  # see tests/conftest.py: the app fixture
-    application: Starlette = create_app(smtp_settings)
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(
-            transport=transport, base_url=BASE, headers={"accept-language": "en"}
-        ) as client:
-            yield client
 
 
 def _body(**overrides: Any) -> dict[str, Any]:
@@ -78,8 +38,12 @@ def _body(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-async def _register(web: httpx.AsyncClient, session_id: int, **overrides: Any) -> httpx.Response:
-    return await web.post(f"/api/v1/sessions/{session_id}/registrations", json=_body(**overrides))
+async def _register(
+    smtp_client: httpx.AsyncClient, session_id: int, **overrides: Any
+) -> httpx.Response:
+    return await smtp_client.post(
+        f"/api/v1/sessions/{session_id}/registrations", json=_body(**overrides)
+    )
 
 
 async def _mail_to(server: MailServer, settings: Settings, address: str) -> list[tuple[str, str]]:
@@ -100,16 +64,16 @@ def _links(text: str, path: str) -> list[str]:
 
 
 async def test_a_known_email_gets_the_same_answer_and_nothing_of_the_victim(
-    web: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
+    smtp_client: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
 ) -> None:
     sensitive = await make_session(title_en="Orchid circle for community members")
     other = await make_session(title_en="Lotus forum in the workplace")
     target = await make_session(title_en="Problem solving")
-    victim = (await _register(web, sensitive.id)).json()
-    await _register(web, other.id)
+    victim = (await _register(smtp_client, sensitive.id)).json()
+    await _register(smtp_client, other.id)
 
-    stranger = await _register(web, target.id, chosen_name="Stranger")
-    unknown = await _register(web, target.id, email="nobody.yet@example.org")
+    stranger = await _register(smtp_client, target.id, chosen_name="Stranger")
+    unknown = await _register(smtp_client, target.id, email="nobody.yet@example.org")
     assert stranger.status_code == unknown.status_code == 201
     assert stranger.json().keys() == unknown.json().keys()
     assert stranger.json()["status"] == unknown.json()["status"] == "confirmed"
@@ -117,17 +81,17 @@ async def test_a_known_email_gets_the_same_answer_and_nothing_of_the_victim(
     assert stranger.json()["manage_url"] != victim["manage_url"]
 
     link = stranger.json()["manage_url"].removeprefix(BASE)
-    page = await web.get(link)
+    page = await smtp_client.get(link)
     assert page.status_code == 200
     assert "Problem solving" in page.text
     assert "Orchid" not in page.text and "Lotus" not in page.text
-    exported = json.loads((await web.get(link + "/data.json")).text)
+    exported = json.loads((await smtp_client.get(link + "/data.json")).text)
     assert [r["session_title_en"] for r in exported["registrations"]] == ["Problem solving"]
     assert "Orchid" not in json.dumps(exported)
 
     # Deleting "my data" through the stranger's link deletes that registration only.
-    confirm = await web.get(link + "/delete")
-    deleted = await web.post(link + "/delete", data={"csrf_token": csrf_from(confirm.text)})
+    confirm = await smtp_client.get(link + "/delete")
+    deleted = await smtp_client.post(link + "/delete", data={"csrf_token": csrf_from(confirm.text)})
     assert deleted.status_code == 200
     kept = await Registration.filter(email=VICTIM, anonymised_at=None)
     assert {r.session_id for r in kept} == {sensitive.id, other.id}  # type: ignore[attr-defined]
@@ -140,41 +104,41 @@ async def test_a_known_email_gets_the_same_answer_and_nothing_of_the_victim(
 
 
 async def test_the_form_never_redirects_to_the_victims_link(
-    web: httpx.AsyncClient, smtp_settings: Settings
+    smtp_client: httpx.AsyncClient, smtp_settings: Settings
 ) -> None:
     session = await make_session()
-    victim = (await _register(web, session.id)).json()
-    page = await web.get(f"/sessions/{session.id}")
+    victim = (await _register(smtp_client, session.id)).json()
+    page = await smtp_client.get(f"/sessions/{session.id}")
     form = {**_body(consent="on"), "csrf_token": csrf_from(page.text)}
-    answer = await web.post(f"/sessions/{session.id}", data=form)
+    answer = await smtp_client.post(f"/sessions/{session.id}", data=form)
     assert answer.status_code == 303
     assert answer.headers["location"] != victim["manage_url"].removeprefix(BASE)
-    mine = await web.get(answer.headers["location"])
+    mine = await smtp_client.get(answer.headers["location"])
     assert mine.status_code == 200
     assert await Registration.filter(session_id=session.id).count() == 2
 
 
-async def test_a_phone_in_another_format_opens_nothing(web: httpx.AsyncClient) -> None:
+async def test_a_phone_in_another_format_opens_nothing(smtp_client: httpx.AsyncClient) -> None:
     sensitive = await make_session(title_en="Orchid basics")
     target = await make_session(title_en="Team building")
-    await _register(web, sensitive.id, email=None, phone="012 345 678")
+    await _register(smtp_client, sensitive.id, email=None, phone="012 345 678")
     for written in ("+855 12 345 678", "85512345678", "0012 345 678".replace("0012", "+85512")):
-        answer = await _register(web, target.id, email=None, phone=written)
+        answer = await _register(smtp_client, target.id, email=None, phone=written)
         assert answer.status_code == 201
-        page = await web.get(answer.json()["manage_url"].removeprefix(BASE))
+        page = await smtp_client.get(answer.json()["manage_url"].removeprefix(BASE))
         assert "Orchid" not in page.text
-        data = await web.get(answer.json()["manage_url"].removeprefix(BASE) + "/data.json")
+        data = await smtp_client.get(answer.json()["manage_url"].removeprefix(BASE) + "/data.json")
         assert "Orchid" not in data.text
     holder = await Person.get(phone="+85512345678")
     assert await Registration.filter(person_id=holder.id).count() == 1
 
 
 async def test_registering_again_for_the_same_session_sends_the_link_to_the_address_only(
-    web: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
+    smtp_client: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
 ) -> None:
     session = await make_session(title_en="Orchid for students", capacity="5")
-    first = (await _register(web, session.id)).json()
-    again = await _register(web, session.id, chosen_name="Someone")
+    first = (await _register(smtp_client, session.id)).json()
+    again = await _register(smtp_client, session.id, chosen_name="Someone")
     assert again.status_code == 201
     assert again.json()["manage_url"] != first["manage_url"]
 
@@ -184,46 +148,50 @@ async def test_registering_again_for_the_same_session_sends_the_link_to_the_addr
     (join,) = _links(claim, "/registrations/join/")
 
     # GET only asks (mail scanners open links); POST joins: the duplicate goes, its seat too.
-    asked = await web.get(join.removeprefix(BASE))
+    asked = await smtp_client.get(join.removeprefix(BASE))
     assert asked.status_code == 200
     assert await Registration.filter(session_id=session.id, status="confirmed").count() == 2
-    joined = await web.post(join.removeprefix(BASE), data={"csrf_token": csrf_from(asked.text)})
+    joined = await smtp_client.post(
+        join.removeprefix(BASE), data={"csrf_token": csrf_from(asked.text)}
+    )
     assert joined.status_code == 303
     assert joined.headers["location"] == first["manage_url"].removeprefix(BASE)
     assert await Registration.filter(session_id=session.id, status="confirmed").count() == 1
     # Used once: the link no longer does anything.
-    assert (await web.get(join.removeprefix(BASE))).status_code == 404
+    assert (await smtp_client.get(join.removeprefix(BASE))).status_code == 404
 
 
 async def test_joining_through_the_emailed_link_gathers_the_registrations(
-    web: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
+    smtp_client: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
 ) -> None:
     first = await make_session(title_en="Orchid basics")
     second = await make_session(title_en="Human rights basics")
-    await _register(web, first.id)
-    await _register(web, second.id)
+    await _register(smtp_client, first.id)
+    await _register(smtp_client, second.id)
     claim = next(
         text
         for subject, text in await _mail_to(mail_server, smtp_settings, VICTIM)
         if subject.startswith("Did you")
     )
     (join,) = _links(claim, "/registrations/join/")
-    asked = await web.get(join.removeprefix(BASE))
-    await web.post(join.removeprefix(BASE), data={"csrf_token": csrf_from(asked.text)})
+    asked = await smtp_client.get(join.removeprefix(BASE))
+    await smtp_client.post(join.removeprefix(BASE), data={"csrf_token": csrf_from(asked.text)})
     holder = await Person.get(email=VICTIM)
     assert await Registration.filter(person_id=holder.id).count() == 2
     assert await Person.all().count() == 1
 
 
 async def test_all_my_registrations_only_through_the_address_on_file(
-    web: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
+    smtp_client: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
 ) -> None:
     session = await make_session(title_en="Orchid basics")
-    await _register(web, session.id)
-    page = await web.get("/registrations/lost")
+    await _register(smtp_client, session.id)
+    page = await smtp_client.get("/registrations/lost")
     token = csrf_from(page.text)
-    known = await web.post("/registrations/lost", data={"email": VICTIM, "csrf_token": token})
-    unknown = await web.post(
+    known = await smtp_client.post(
+        "/registrations/lost", data={"email": VICTIM, "csrf_token": token}
+    )
+    unknown = await smtp_client.post(
         "/registrations/lost", data={"email": "stranger@example.org", "csrf_token": token}
     )
     assert known.status_code == unknown.status_code == 200
@@ -237,38 +205,40 @@ async def test_all_my_registrations_only_through_the_address_on_file(
         if subject == "Your links to your registrations"
     )
     (person_link,) = _links(links, "/people/")
-    mine = await web.get(person_link.removeprefix(BASE))
+    mine = await smtp_client.get(person_link.removeprefix(BASE))
     assert mine.status_code == 200 and "Orchid basics" in mine.text
-    exported = json.loads((await web.get(person_link.removeprefix(BASE) + "/data.json")).text)
+    exported = json.loads(
+        (await smtp_client.get(person_link.removeprefix(BASE) + "/data.json")).text
+    )
     assert exported["person"]["email"] == VICTIM
     assert [r["session_title_en"] for r in exported["registrations"]] == ["Orchid basics"]
-    assert (await web.get("/people/forged-token")).status_code == 404
+    assert (await smtp_client.get("/people/forged-token")).status_code == 404
 
 
 async def test_whoever_registered_first_with_an_email_sees_nothing_joined_later(
-    web: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
+    smtp_client: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
 ) -> None:
     """A stranger registers first with the victim's email (creating its holder); the victim
     later registers and joins: the stranger's manage link still shows only its own."""
     bait = await make_session(title_en="Problem solving")
     sensitive = await make_session(title_en="Orchid for students")
-    stranger = (await _register(web, bait.id, chosen_name="Stranger")).json()
-    await _register(web, sensitive.id)
+    stranger = (await _register(smtp_client, bait.id, chosen_name="Stranger")).json()
+    await _register(smtp_client, sensitive.id)
     claim = next(
         text
         for subject, text in await _mail_to(mail_server, smtp_settings, VICTIM)
         if subject.startswith("Did you")
     )
     (join,) = _links(claim, "/registrations/join/")
-    asked = await web.get(join.removeprefix(BASE))
-    await web.post(join.removeprefix(BASE), data={"csrf_token": csrf_from(asked.text)})
+    asked = await smtp_client.get(join.removeprefix(BASE))
+    await smtp_client.post(join.removeprefix(BASE), data={"csrf_token": csrf_from(asked.text)})
     link = stranger["manage_url"].removeprefix(BASE)
-    page = await web.get(link)
+    page = await smtp_client.get(link)
     assert "Orchid" not in page.text
-    assert "Orchid" not in (await web.get(link + "/data.json")).text
+    assert "Orchid" not in (await smtp_client.get(link + "/data.json")).text
     # Nor can it rename the holder (the name a team page shows).
     holder = await Person.get(email=VICTIM)
-    await web.post(
+    await smtp_client.post(
         link + "/name", data={"chosen_name": "Mallory", "csrf_token": csrf_from(page.text)}
     )
     await holder.refresh_from_db()
@@ -276,7 +246,7 @@ async def test_whoever_registered_first_with_an_email_sees_nothing_joined_later(
 
 
 async def test_invite_only_asks_for_the_invitation_before_anything_else(
-    web: httpx.AsyncClient,
+    smtp_client: httpx.AsyncClient,
 ) -> None:
     closed = await make_session(
         audience=Audience.INVITE_ONLY.value,
@@ -285,25 +255,25 @@ async def test_invite_only_asks_for_the_invitation_before_anything_else(
         ends_at=(in_days(3) + timedelta(hours=2)).isoformat(),
     )
     full = await make_session(audience=Audience.INVITE_ONLY.value, capacity="1")
-    await _register(web, full.id, email="invited@example.org", invitation_code=None)
+    await _register(smtp_client, full.id, email="invited@example.org", invitation_code=None)
     for session in (closed, full):
         for email in (VICTIM, "unknown@example.org"):
-            answer = await _register(web, session.id, email=email)
+            answer = await _register(smtp_client, session.id, email=email)
             assert answer.status_code == 422
             assert answer.json()["error"]["code"] == "invitation_required"
     assert await Registration.all().count() == 0
 
 
 async def test_staff_see_only_the_contact_typed_for_each_registration(
-    web: httpx.AsyncClient,
+    smtp_client: httpx.AsyncClient,
 ) -> None:
     facilitator = await make_staff(Role.FACILITATOR, email="fac@example.org")
     session = await make_session()
     await session.facilitators.add(facilitator)
     other = await make_session(title_en="Elsewhere")
-    await _register(web, other.id, phone="012 345 678")  # the victim: email and phone
-    await log_in(web, facilitator)
-    page = await web.get(f"/staff/sessions/{session.id}/registrations")
+    await _register(smtp_client, other.id, phone="012 345 678")  # the victim: email and phone
+    await log_in(smtp_client, facilitator)
+    page = await smtp_client.get(f"/staff/sessions/{session.id}/registrations")
     form = {
         "csrf_token": csrf_from(page.text),
         "chosen_name": "Walk-in by phone",
@@ -311,24 +281,24 @@ async def test_staff_see_only_the_contact_typed_for_each_registration(
         "sector": "student",
         "consent": "on",
     }
-    added = await web.post(f"/staff/sessions/{session.id}/registrations", data=form)
+    added = await smtp_client.post(f"/staff/sessions/{session.id}/registrations", data=form)
     assert added.status_code == 303
-    roster = await web.get(f"/staff/sessions/{session.id}/registrations")
+    roster = await smtp_client.get(f"/staff/sessions/{session.id}/registrations")
     assert "+85512345678" in roster.text and VICTIM not in roster.text
-    csv = await web.get(f"/staff/sessions/{session.id}/registrations.csv")
+    csv = await smtp_client.get(f"/staff/sessions/{session.id}/registrations.csv")
     assert "+85512345678" in csv.text and VICTIM not in csv.text
 
 
 async def test_the_certificate_of_a_registration_that_stands_alone_reaches_its_email(
-    web: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
+    smtp_client: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
 ) -> None:
     from attendees.certificates import issue_certificates, render_pending
 
     admin = await make_staff(Role.ADMIN)
     first = await make_session(title_en="Earlier")
     session = await make_session(title_en="Later")
-    await _register(web, first.id)
-    alone = (await _register(web, session.id)).json()
+    await _register(smtp_client, first.id)
+    alone = (await _register(smtp_client, session.id)).json()
     await Registration.filter(id=alone["id"]).update(checked_in_at=in_days(0))
     await issue_certificates(session.id, staff=admin)
     assert await render_pending(smtp_settings) == 1

@@ -4,15 +4,10 @@ calendar file; not a waitlisted person until their seat is confirmed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 
 import httpx
-import pytest
-from starlette.applications import Starlette
-from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from attendees.emails import enqueue_due_reminders
 from attendees.registration import cancel_registration
@@ -21,47 +16,13 @@ from events.models import Session
 from sala.config import Settings
 from sala.mail import SmtpTransport, deliver_due
 from sala.models import Role
-from tests.conftest import make_settings
 from tests.factories import log_in, make_staff, register_person, token_for
 from tests.mail_server import MailServer
 
 MEETING = "https://meet.example.org/room-7f3a9c"
 
 
-@pytest.fixture
-def mail_server() -> Iterator[MailServer]:
-    server = MailServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp_settings(database_url: str, tmp_path: Path, mail_server: MailServer) -> Settings:
-    return make_settings(
-        tmp_path,
-        database_url,
-        SALA_SMTP_HOST="127.0.0.1",
-        SALA_SMTP_PORT=str(mail_server.port),
-        SALA_MAIL_WORKER="off",
-    )
-
-
-@pytest.fixture
-async def web(smtp_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    from sala.app import create_app
-
-    EXECUTOR_CACHE.clear()  # see tests/conftest.py: the app fixture
-    app: Starlette = create_app(smtp_settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver", headers={"accept-language": "en"}
-        ) as client:
-            yield client
-
-
-async def _online_session(web: httpx.AsyncClient, headers: dict[str, str]) -> dict:
+async def _online_session(smtp_client: httpx.AsyncClient, headers: dict[str, str]) -> dict:
     starts = datetime.now(UTC) + timedelta(hours=20)  # a reminder is due
     body = {
         "topic": "sogie",
@@ -71,9 +32,11 @@ async def _online_session(web: httpx.AsyncClient, headers: dict[str, str]) -> di
         "online_url": MEETING,
         "capacity": 1,
     }
-    created = await web.post("/api/v1/sessions", json=body, headers=headers)
+    created = await smtp_client.post("/api/v1/sessions", json=body, headers=headers)
     assert created.status_code == 201, created.text
-    published = await web.post(f"/api/v1/sessions/{created.json()['id']}/publish", headers=headers)
+    published = await smtp_client.post(
+        f"/api/v1/sessions/{created.json()['id']}/publish", headers=headers
+    )
     return published.json()
 
 
@@ -91,25 +54,25 @@ def _mail_to(server: MailServer, address: str, kind_words: str) -> str:
 
 
 async def test_nobody_but_staff_and_confirmed_registrants_gets_the_meeting_link(
-    web: httpx.AsyncClient, smtp_settings: Settings, mail_server: MailServer
+    smtp_client: httpx.AsyncClient, smtp_settings: Settings, mail_server: MailServer
 ) -> None:
     admin = await make_staff(Role.ADMIN)
     headers = await token_for(admin)
-    session = await _online_session(web, headers)
+    session = await _online_session(smtp_client, headers)
     assert session["online_url"] == MEETING  # the admin who made it sees it
 
     # The attack: a visitor reads every public view of the session.
-    page = await web.get(f"/sessions/{session['id']}")
+    page = await smtp_client.get(f"/sessions/{session['id']}")
     assert page.status_code == 200
     assert "The link is sent to confirmed participants." in page.text
     public_views = [
         page,
-        await web.get(f"/sessions/{session['id']}?lang=km"),
-        await web.get(f"/sessions/{session['id']}/calendar.ics"),
-        await web.get("/calendar.ics"),
-        await web.get(f"/api/v1/sessions/{session['id']}"),
-        await web.get("/api/v1/sessions"),
-        await web.get("/"),
+        await smtp_client.get(f"/sessions/{session['id']}?lang=km"),
+        await smtp_client.get(f"/sessions/{session['id']}/calendar.ics"),
+        await smtp_client.get("/calendar.ics"),
+        await smtp_client.get(f"/api/v1/sessions/{session['id']}"),
+        await smtp_client.get("/api/v1/sessions"),
+        await smtp_client.get("/"),
     ]
     for answer in public_views:
         assert answer.status_code == 200, answer.url
@@ -119,14 +82,14 @@ async def test_nobody_but_staff_and_confirmed_registrants_gets_the_meeting_link(
     assert [s["online_url"] for s in public_views[5].json()] == [None]
     # A staff member who does not run the session is anyone.
     outsider = await token_for(await make_staff(Role.FACILITATOR))
-    not_theirs = await web.get(f"/api/v1/sessions/{session['id']}", headers=outsider)
+    not_theirs = await smtp_client.get(f"/api/v1/sessions/{session['id']}", headers=outsider)
     assert not_theirs.json()["online_url"] is None
 
     # The session's staff see it in the API and on the staff page.
-    staff_view = await web.get(f"/api/v1/sessions/{session['id']}", headers=headers)
+    staff_view = await smtp_client.get(f"/api/v1/sessions/{session['id']}", headers=headers)
     assert staff_view.json()["online_url"] == MEETING
-    await log_in(web, admin)
-    assert MEETING in (await web.get(f"/staff/sessions/{session['id']}")).text
+    await log_in(smtp_client, admin)
+    assert MEETING in (await smtp_client.get(f"/staff/sessions/{session['id']}")).text
 
     # The confirmed registrant gets it by email; the waitlisted one does not.
     stored = await Session.get(id=session["id"])
@@ -149,33 +112,33 @@ async def test_nobody_but_staff_and_confirmed_registrants_gets_the_meeting_link(
 
 
 async def test_a_registrants_calendar_file_carries_the_link_the_public_one_does_not(
-    web: httpx.AsyncClient,
+    smtp_client: httpx.AsyncClient,
 ) -> None:
     headers = await token_for(await make_staff(Role.ADMIN))
-    session = await _online_session(web, headers)
+    session = await _online_session(smtp_client, headers)
     stored = await Session.get(id=session["id"]).select_related("topic")
     mine = registrant_calendar_bytes(stored, base_url="http://testserver").decode()
     assert "room-7f3a9c" in mine.replace("\r\n ", "")
-    public = (await web.get(f"/sessions/{session['id']}/calendar.ics")).text
+    public = (await smtp_client.get(f"/sessions/{session['id']}/calendar.ics")).text
     assert "room-7f3a9c" not in public.replace("\r\n ", "")
     assert "LOCATION:Online" in public
 
 
 async def test_the_manage_page_and_its_calendar_give_the_link_once_the_seat_is_confirmed(
-    web: httpx.AsyncClient,
+    smtp_client: httpx.AsyncClient,
 ) -> None:
     headers = await token_for(await make_staff(Role.ADMIN))
-    session = await _online_session(web, headers)
+    session = await _online_session(smtp_client, headers)
     register = f"/api/v1/sessions/{session['id']}/registrations"
     person = {"chosen_name": "Dara", "sector": "ngo", "consent": True}
-    seated = await web.post(register, json={**person, "email": "seated@example.org"})
-    waiting = await web.post(register, json={**person, "email": "waiting@example.org"})
+    seated = await smtp_client.post(register, json={**person, "email": "seated@example.org"})
+    waiting = await smtp_client.post(register, json={**person, "email": "waiting@example.org"})
     assert (seated.json()["status"], waiting.json()["status"]) == ("confirmed", "waitlisted")
     seated_page = seated.json()["manage_url"].removeprefix("http://testserver")
     waiting_page = waiting.json()["manage_url"].removeprefix("http://testserver")
-    assert MEETING in (await web.get(seated_page)).text
-    assert MEETING in (await web.get(seated_page + "/calendar.ics")).text
-    assert MEETING not in (await web.get(waiting_page)).text
-    waiting_calendar = await web.get(waiting_page + "/calendar.ics")
+    assert MEETING in (await smtp_client.get(seated_page)).text
+    assert MEETING in (await smtp_client.get(seated_page + "/calendar.ics")).text
+    assert MEETING not in (await smtp_client.get(waiting_page)).text
+    waiting_calendar = await smtp_client.get(waiting_page + "/calendar.ics")
     assert waiting_calendar.status_code == 200 and MEETING not in waiting_calendar.text
     assert "no-store" in waiting_calendar.headers["cache-control"]

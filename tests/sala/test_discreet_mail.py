@@ -15,7 +15,7 @@ the world's ids. If a new composer needs more, add them to ``PARAMS`` (the test 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from html.parser import HTMLParser
@@ -44,14 +44,6 @@ KANHA = "kanha@example.org"
 
 # Ids a composer may need beyond the common ones of the world (kind: extra params).
 PARAMS: dict[str, dict[str, Any]] = {}
-
-
-@pytest.fixture
-def mail_server() -> Iterator[MailServer]:
-    server = MailServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _settings(database_url: str, tmp_path: Path, server: MailServer, discreet: str) -> Settings:
