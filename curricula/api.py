@@ -5,12 +5,17 @@ POST /api/v1/curricula/{id}/modules                 admin
 PATCH /api/v1/modules/{id}, DELETE /api/v1/modules/{id}   admin (delete archives if used)
 GET  /api/v1/teams                                  admin: all; team leaders: theirs
 POST /api/v1/teams                                  admin: name, leader_emails
-GET  /api/v1/teams/{id}                             the team and its members
-POST /api/v1/teams/{id}/members                     email or phone
-DELETE /api/v1/teams/{id}/members/{member_id}
+GET  /api/v1/teams/{id}                             the team, its members and pending requests
+POST /api/v1/teams/{id}/members                     email or phone → a pending request
+DELETE /api/v1/teams/{id}/members/{member_id}       remove a member, withdraw a request
 POST /api/v1/teams/{id}/members/{member_id}/marks   module_id, completed_on, note
 POST /api/v1/teams/{id}/members/{member_id}/invitations   session_id
-GET  /api/v1/teams/{id}/progress                    members × modules
+POST /api/v1/teams/{id}/members/{member_id}/certificate   admin
+GET  /api/v1/teams/{id}/progress                    confirmed members × modules
+
+No answer carries a member's email or phone, not even the one the caller typed: a pending
+request is an id, a status and a date, the same whoever holds the contact (see
+``curricula/membership.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from curricula import services
+from curricula import membership, services
 from curricula.errors import CurriculumNotFound
 from curricula.models import Curriculum, Module, Team, TeamMember
 from curricula.progress import Matrix, team_matrix
@@ -65,13 +70,16 @@ async def team_json(team: Team, *, with_members: bool = False) -> dict[str, Any]
 
 
 def member_json(member: TeamMember) -> dict[str, Any]:
+    """A member who said yes: their name, and whether the team can invite them by email
+    (never the address). A pending request: the same keys, and nothing about anyone."""
+    person = member.person if member.confirmed else None
     return {
         "id": member.id,
-        "person_id": member.person.id,
-        "chosen_name": member.person.chosen_name,
-        # Whether the team can reach them by email (invitations), not the address itself.
-        "has_email": bool(member.person.email),
+        "status": "confirmed" if person is not None else "pending",
+        "chosen_name": person.chosen_name if person is not None else None,
+        "has_email": bool(person.email) if person is not None else None,
         "added_at": member.added_at.isoformat(),
+        "confirmed_at": member.confirmed_at.isoformat() if member.confirmed_at else None,
     }
 
 
@@ -159,7 +167,7 @@ async def _team(request: Request) -> Team:
 
 async def _member(request: Request) -> tuple[Team, TeamMember]:
     team = await _team(request)
-    return team, await services.get_member(team, request.path_params["member_id"])
+    return team, await membership.get_member(team, request.path_params["member_id"])
 
 
 @staff_api(*LEADERS)
@@ -174,13 +182,13 @@ def _text(payload: dict[str, Any], key: str) -> str:
 
 @staff_api(*LEADERS)
 async def add_member(request: Request) -> Response:
+    """A pending request; the same answer whoever holds the contact, or if nobody does."""
     team = await _team(request)
     payload = await read_json_object(request)
-    person = await services.find_person(
-        email=_text(payload, "email"), phone=_text(payload, "phone")
+    contact = membership.read_contact(email=_text(payload, "email"), phone=_text(payload, "phone"))
+    member = await membership.add_member(
+        team, contact, staff=request.state.user, settings=request.app.state.settings
     )
-    member = await services.add_member(team, person, staff=request.state.user)
-    member.person = person
     return JSONResponse(member_json(member), status_code=201)
 
 
@@ -228,12 +236,13 @@ async def invite(request: Request) -> Response:
         settings=request.app.state.settings,
     )
     invited_to: int = invitation.session_id  # type: ignore[attr-defined]
-    body = {"invitation_id": invitation.id, "session_id": invited_to, "email": invitation.email}
+    body = {"invitation_id": invitation.id, "session_id": invited_to, "member_id": member.id}
     return JSONResponse(body, status_code=201)
 
 
 @staff_api(*LEADERS)
 async def curriculum_certificate(request: Request) -> Response:
+    """Admins only; the service says so to a team leader (403, certificate_by_admins_only)."""
     team, member = await _member(request)
     certificate = await services.curriculum_certificate(team, member, staff=request.state.user)
     return JSONResponse(
@@ -349,7 +358,7 @@ openapi_paths: dict[str, dict[str, Any]] = {
     },
     "/api/v1/teams/{team_id}": {
         "get": operation(
-            "A team and its members",
+            "A team, its members and its pending requests (no contact details)",
             response=ref("Team"),
             staff=True,
             errors=(404,),
@@ -358,18 +367,19 @@ openapi_paths: dict[str, dict[str, Any]] = {
     },
     "/api/v1/teams/{team_id}/members": {
         "post": operation(
-            "Add a member by email or phone (someone who has registered before)",
+            "Ask someone to join by email or phone: a pending request until they confirm by "
+            "the emailed link; the same answer whoever holds the contact, or if nobody does",
             request=ref("MemberInput"),
             response=ref("Member"),
             status=201,
             staff=True,
-            errors=(404,),
+            errors=(404, 422),
             parameters=[_TEAM],
         )
     },
     "/api/v1/teams/{team_id}/members/{member_id}": {
         "delete": operation(
-            "Remove a member from the team (their progress stays theirs)",
+            "Remove a member, or withdraw a request (their progress stays theirs)",
             response={"type": "object"},
             staff=True,
             errors=(404,),
@@ -378,12 +388,12 @@ openapi_paths: dict[str, dict[str, Any]] = {
     },
     "/api/v1/teams/{team_id}/members/{member_id}/marks": {
         "post": operation(
-            "Mark a module done by hand, with a date and a note",
+            "Mark a module done by hand, with a date and a note (confirmed members only)",
             request=ref("MarkInput"),
             response={"type": "object"},
             status=201,
             staff=True,
-            errors=(404,),
+            errors=(404, 409),
             parameters=[_TEAM, _MEMBER],
         )
     },
@@ -394,23 +404,23 @@ openapi_paths: dict[str, dict[str, Any]] = {
             response={"type": "object"},
             status=201,
             staff=True,
-            errors=(404,),
+            errors=(404, 409),
             parameters=[_TEAM, _MEMBER],
         )
     },
     "/api/v1/teams/{team_id}/members/{member_id}/certificate": {
         "post": operation(
-            "The curriculum certificate of a member who completed every module (once)",
+            "The curriculum certificate of a member who completed every module (once); admins only",
             response={"type": "object"},
             status=201,
             staff=True,
-            errors=(404, 409),
+            errors=(403, 404, 409),
             parameters=[_TEAM, _MEMBER],
         )
     },
     "/api/v1/teams/{team_id}/progress": {
         "get": operation(
-            "Members × modules: done (with completed_at), booked, not_started, blocked",
+            "Confirmed members × modules: done (with completed_at), booked, not_started, blocked",
             response=ref("Progress"),
             staff=True,
             errors=(404,),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sala.errors import Conflict, NotFound, ValidationFailed
+from sala.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from sala.i18n import N_
 
 
@@ -40,21 +40,50 @@ class ModuleHasProgress(Conflict):
     )
 
 
-class PersonUnknown(ValidationFailed):
-    """No registration ever used this email or phone: the page offers to invite them."""
+class AlreadyAsked(ValidationFailed):
+    """The leader typed a contact they already added to this team (whoever holds it)."""
 
-    code = "person_unknown"
+    code = "already_asked"
 
-    def __init__(self, contact: str) -> None:
-        super().__init__(
-            {
-                "contact": N_(
-                    "Nobody with this email or phone has registered for a training yet. "
-                    "Invite them to a session instead."
-                )
-            }
-        )
-        self.contact = contact
+    def __init__(self) -> None:
+        super().__init__({"contact": N_("You have already added this contact to the team.")})
+
+
+class MemberPending(Conflict):
+    """Marks, invitations and certificates wait until the person has said yes."""
+
+    code = "member_pending"
+    message = N_(
+        "This person has not confirmed yet: nothing about them is shown or recorded in the "
+        "team until they do."
+    )
+
+
+class NobodyToConfirm(Conflict):
+    """An admin confirming a request that no registered person holds (admins only)."""
+
+    code = "nobody_to_confirm"
+    message = N_(
+        "Nobody who registered holds this contact (or they declined), so there is nobody to "
+        "confirm. Ask them to register first, then ask them again."
+    )
+
+
+class JoinLinkInvalid(NotFound):
+    """A confirmation link that is forged, too old, already used, or whose request is gone."""
+
+    code = "join_link_invalid"
+    message = N_(
+        "This link is no longer valid: it was already used, the request was withdrawn, or it "
+        "is too old. Ask the team leader to send you a new one."
+    )
+
+
+class CertificateByAdminsOnly(PermissionDenied):
+    """Team leaders follow progress; a curriculum certificate is an admin's decision."""
+
+    code = "certificate_by_admins_only"
+    message = N_("Only an admin can issue a curriculum certificate.")
 
 
 class CurriculumNotComplete(Conflict):

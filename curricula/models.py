@@ -87,15 +87,38 @@ class Team(Model):
 
 
 class TeamMember(Model):
-    """A person in a team. When the person deletes their data, the membership goes too."""
+    """A request to join a team and, once the person says yes, their membership.
+
+    A team leader asks for someone by the email or phone they know, or by picking a name
+    among the people checked in at their own sessions. The row stays a request (pending)
+    until the person confirms through the single-use link emailed to the address on file, or
+    an admin confirms after asking them in person (people without an email): only then does
+    the team see their progress (``curricula/membership.py``).
+
+    A request whose contact nobody holds, that the person declined, or that ended in another
+    row's membership has no ``person``: to the leader it looks like any unanswered request,
+    labelled with what they typed themselves (``invited_as``) and nothing else. When the
+    person deletes their data, their rows go too.
+    """
 
     id = fields.IntField(primary_key=True)
     team: fields.ForeignKeyRelation[Team] = fields.ForeignKeyField(
         "curricula.Team", related_name="members", on_delete=fields.CASCADE
     )
-    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "attendees.Person", related_name="team_memberships", on_delete=fields.CASCADE
+    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "attendees.Person", related_name="team_memberships", null=True, on_delete=fields.CASCADE
     )
+    # What the leader typed (the contact, normalised) or picked (the name shown to them): all
+    # that a pending row shows.
+    invited_as = fields.CharField(max_length=254, default="")
+    # The typed contact, normalised, so the same contact is asked once per team; null when
+    # the person was picked from a list (or added before requests existed).
+    invited_contact = fields.CharField(max_length=254, null=True)
+    # The secret part of the single-use confirmation link; cleared once it is used.
+    join_key = fields.CharField(max_length=32, null=True)
+    requested_at = fields.DatetimeField(null=True)  # the last confirmation email queued
+    confirmed_at = fields.DatetimeField(null=True)
+    declined_at = fields.DatetimeField(null=True)
     added_at = fields.DatetimeField(auto_now_add=True)
     added_by: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
         "sala.StaffUser", related_name="added_members", null=True, on_delete=fields.SET_NULL
@@ -103,8 +126,12 @@ class TeamMember(Model):
 
     class Meta:
         table = "team_member"
-        unique_together = (("team", "person"),)
+        unique_together = (("team", "invited_contact"),)
         ordering = ["id"]
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
 
 class ManualCompletion(Model):

@@ -6,6 +6,9 @@ holds a confirmed seat at an upcoming session of one of its topics, **blocked** 
 it requires is not done yet, and **not started** otherwise. Nothing is stored, so attending a
 session counts by itself and a manual mark can never disagree with a check-in.
 
+Only members who confirmed they want to be in the team are in it: a pending request shows
+nothing of anyone's progress (``curricula/membership.py``).
+
 The matrix for a team takes a fixed number of queries, whatever the team's size.
 """
 
@@ -82,8 +85,14 @@ async def team_matrix(team: Team, *, now: datetime | None = None) -> Matrix:
     now = now or datetime.now(UTC)
     curriculum = await Curriculum.get(id=team.curriculum_id)  # type: ignore[attr-defined]
     modules = await active_modules(curriculum)
-    members = await TeamMember.filter(team_id=team.id).select_related("person").order_by("id")
-    person_ids = [m.person.id for m in members]
+    members = [
+        (member, member.person)
+        for member in await TeamMember.filter(team_id=team.id, confirmed_at__isnull=False)
+        .select_related("person")
+        .order_by("id")
+        if member.person is not None
+    ]
+    person_ids = [person.id for _member, person in members]
     topics_of = {module.id: {t.id for t in module.topics} for module in modules}
     all_topics = set().union(*topics_of.values()) if topics_of else set()
 
@@ -116,8 +125,8 @@ async def team_matrix(team: Team, *, now: datetime | None = None) -> Matrix:
     )
 
     rows = []
-    for member in members:
-        person_id = member.person.id
+    for member, person in members:
+        person_id = person.id
         cells: dict[int, Cell] = {}
         for module in modules:
             cells[module.id] = _done_cell(
@@ -130,7 +139,7 @@ async def team_matrix(team: Team, *, now: datetime | None = None) -> Matrix:
                 if p.archived_at is None
             ):
                 cells[module.id] = Cell(Status.BLOCKED)
-        row = MemberRow(member, member.person, cells)
+        row = MemberRow(member, person, cells)
         row.done = sum(1 for c in cells.values() if c.status == Status.DONE)
         row.next_module = next(
             (m for m in modules if cells[m.id].status == Status.NOT_STARTED), None

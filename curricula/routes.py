@@ -1,10 +1,14 @@
 """HTML routes of the curricula package.
 
+person   /teams/join/{token}                       (emailed) join a team: asks (GET), yes or
+                                                   no (POST); works once
 staff    /staff/teams                              teams (admin: all, and new; leaders: theirs)
-         /staff/teams/{id}                         the progress matrix; add members
+         /staff/teams/{id}                         the progress matrix; add members (requests)
+         /staff/teams/{id}/requests                (POST) ask pending members again
          /staff/teams/{id}/progress.csv
-         /staff/teams/{id}/members/{member}        (POST) mark, unmark, invite, remove,
-                                                   curriculum certificate
+         /staff/teams/{id}/members/{member}        (POST) mark, unmark, invite, remove;
+                                                   admins: confirm in person, curriculum
+                                                   certificate
          /staff/curricula/{id}                     modules (admin)
 """
 
@@ -16,17 +20,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from curricula import services
-from curricula.errors import CurriculumNotFound, PersonUnknown
-from curricula.models import Module, Team
-from curricula.progress import Status, team_matrix
-from events.services import list_public_sessions, list_topics
+import curricula.emails  # noqa: F401 - registers the composer of the membership request
+from curricula import membership, services
+from curricula.errors import CurriculumNotFound
+from curricula.models import Curriculum, Module, Team
+from curricula.progress import Status, active_modules, team_matrix
+from events.services import list_topics
 from sala.csrf import read_form
 from sala.errors import PermissionDenied, SalaError, ValidationFailed
 from sala.forms import parse_id
-from sala.i18n import gettext
+from sala.i18n import N_, gettext
 from sala.models import Role, StaffUser
-from sala.permissions import staff_page
+from sala.permissions import public, staff_page
 from sala.responses import PRIVATE_HEADERS
 from sala.spreadsheets import csv_response
 from sala.templating import render
@@ -74,11 +79,13 @@ def _team_path(request: Request, team: Team) -> str:
 
 @staff_page(*LEADERS)
 async def team(request: Request) -> Response:
+    """The matrix; its POST adds a member, which makes a request the person confirms. The
+    answer is the same whoever holds the contact typed, or if nobody does."""
     staff = request.state.user
+    settings = request.app.state.settings
     found = await services.get_team_for_staff(staff, request.path_params["team_id"])
     values: dict[str, str] = {}
     errors: dict[str, str] = {}
-    unknown_contact: str | None = None
     status = 200
     if request.method == "POST":
         form = await read_form(request)
@@ -87,23 +94,21 @@ async def team(request: Request) -> Response:
             picked = parse_id(values.get("person_id"))
             if picked is not None:
                 person = await services.candidate(found, picked)
+                await membership.add_candidate(found, person, staff=staff, settings=settings)
             else:
-                person = await services.find_person_by_contact(values.get("contact", ""))
-            await services.add_member(found, person, staff=staff)
-        except PersonUnknown as exc:
-            errors, status, unknown_contact = exc.translated_errors(), 422, exc.contact
+                contact = membership.read_contact_field(values.get("contact", ""))
+                await membership.add_member(found, contact, staff=staff, settings=settings)
         except ValidationFailed as exc:
             errors, status = exc.translated_errors(), 422
         else:
-            return RedirectResponse(_team_path(request, found) + "?added=1", status_code=303)
+            return RedirectResponse(_team_path(request, found) + "?done=added", status_code=303)
     return await _team_page(
         request,
         found,
         status=status,
         values=values,
         errors=errors,
-        unknown_contact=unknown_contact,
-        done=request.query_params.get("done") or request.query_params.get("added"),
+        done=request.query_params.get("done"),
     )
 
 
@@ -114,7 +119,6 @@ async def _team_page(
     status: int = 200,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    unknown_contact: str | None = None,
     done: str | None = None,
     form_error: str | None = None,
     error_details: dict[str, str] | None = None,
@@ -124,12 +128,11 @@ async def _team_page(
     context = {
         "team": team,
         "matrix": matrix,
+        "pending": await membership.pending_requests(team, viewer=request.state.user),
         "invited": await services.invited(matrix),
         "candidates": await services.candidates(team),
         "values": values or {},
         "errors": errors or {},
-        "unknown_contact": unknown_contact,
-        "invite_sessions": (await list_public_sessions())[:20] if unknown_contact else [],
         "done": done,
         "form_error": form_error,
         "error_details": error_details or {},
@@ -140,11 +143,21 @@ async def _team_page(
 
 
 @staff_page(*LEADERS)
+async def ask_again(request: Request) -> Response:
+    """Email every pending person of the team again (at most once a day each)."""
+    staff = request.state.user
+    found = await services.get_team_for_staff(staff, request.path_params["team_id"])
+    await read_form(request)
+    await membership.request_confirmations(found, staff=staff, settings=request.app.state.settings)
+    return RedirectResponse(_team_path(request, found) + "?done=asked", status_code=303)
+
+
+@staff_page(*LEADERS)
 async def member_action(request: Request) -> Response:
     """One form per action on a member, each a plain POST: works without JavaScript."""
     staff = request.state.user
     found = await services.get_team_for_staff(staff, request.path_params["team_id"])
-    member = await services.get_member(found, request.path_params["member_id"])
+    member = await membership.get_member(found, request.path_params["member_id"])
     form = await read_form(request)
     action = str(form.get("action", ""))
     module_id = parse_id(form.get("module_id"))
@@ -172,6 +185,8 @@ async def member_action(request: Request) -> Response:
             await services.remove_member(found, member.id, staff=staff)
         elif action == "certificate":
             await services.curriculum_certificate(found, member, staff=staff)
+        elif action == "confirm":
+            await membership.confirm_in_person(found, member, staff=staff)
         else:
             raise ValidationFailed({})
     except SalaError as exc:
@@ -207,6 +222,32 @@ async def progress_csv(request: Request) -> Response:
         lines.append([row.person.chosen_name, *cells, row.percent])
     lines.append([gettext("Done (%)"), *[matrix.module_percent[m.id] for m in matrix.modules], ""])
     return csv_response(lines, filename=f"team-{found.id}-progress.csv")
+
+
+@public
+async def join_team(request: Request) -> Response:
+    """The emailed link: GET asks (mail scanners open links), POST says yes or no. Used
+    once, the link is gone: a second use is a 404."""
+    settings = request.app.state.settings
+    member = await membership.member_for_token(request.path_params["token"], settings)
+    answer: str | None = None
+    if request.method == "POST":
+        form = await read_form(request)
+        answer = str(form.get("answer", ""))
+        if answer == "yes":
+            await membership.confirm(member)
+        elif answer == "no":
+            await membership.decline(member)
+        else:
+            raise ValidationFailed({}, N_("Press yes or no."))
+    curriculum = await Curriculum.get(id=member.team.curriculum_id)  # type: ignore[attr-defined]
+    context = {
+        "team": member.team,
+        "asker": member.added_by.name if member.added_by else "",
+        "modules": await active_modules(curriculum),
+        "answer": answer,
+    }
+    return render(request, "curricula/join.html", context, headers=PRIVATE_HEADERS)
 
 
 @staff_page(Role.ADMIN)
@@ -262,8 +303,15 @@ async def curriculum(request: Request) -> Response:
 
 
 routes = [
+    Route("/teams/join/{token}", join_team, methods=["GET", "POST"], name="team_join"),
     Route("/staff/teams", teams, methods=["GET", "POST"], name="staff:teams"),
     Route("/staff/teams/{team_id:int}", team, methods=["GET", "POST"], name="staff:team"),
+    Route(
+        "/staff/teams/{team_id:int}/requests",
+        ask_again,
+        methods=["POST"],
+        name="staff:team_requests",
+    ),
     Route("/staff/teams/{team_id:int}/progress.csv", progress_csv, name="staff:team_csv"),
     Route(
         "/staff/teams/{team_id:int}/members/{member_id:int}",

@@ -93,17 +93,21 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "Member": {
         "type": "object",
+        "description": "A member who confirmed, or a pending request: then only id, status and "
+        "added_at are set, whoever the request is for. Never an email or a phone.",
         "properties": {
             "id": {"type": "integer"},
-            "person_id": {"type": "integer"},
-            "chosen_name": {"type": "string"},
-            "has_email": {"type": "boolean"},
+            "status": {"type": "string", "enum": ["pending", "confirmed"]},
+            "chosen_name": {"type": ["string", "null"]},
+            "has_email": {"type": ["boolean", "null"]},
             "added_at": {"type": "string", "format": "date-time"},
+            "confirmed_at": {"type": ["string", "null"], "format": "date-time"},
         },
     },
     "MemberInput": {
         "type": "object",
-        "description": "An email or a phone number used in a registration.",
+        "description": "An email or a phone number (the email when both are given). The "
+        "person holding it on file is asked by email to confirm.",
         "properties": {"email": {"type": "string"}, "phone": {"type": "string"}},
     },
     "MarkInput": {

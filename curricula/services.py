@@ -1,7 +1,9 @@
-"""Curricula, teams, members and manual marks: the rules, as plain async functions.
+"""Curricula, teams, manual marks and invitations: the rules, as plain async functions.
 
 Who may see a team is decided in one place, :func:`get_team_for_staff`: admins see every
-team, team leaders only the teams they lead, nobody else any.
+team, team leaders only the teams they lead, nobody else any. Who is a member, and when, is
+``curricula/membership.py``: marks, invitations and certificates are for members who said
+yes (``membership.require_confirmed``).
 """
 
 from __future__ import annotations
@@ -10,22 +12,21 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from attendees.certificates import issue_curriculum_certificate
-from attendees.forms import normalise_email, normalise_phone
 from attendees.invitations import invite_person
 from attendees.models import Certificate, Invitation, Person, Registration, RegistrationStatus
-from attendees.retention import keeper
 from curricula.errors import (
+    CertificateByAdminsOnly,
     CurriculumNotComplete,
     CurriculumNotFound,
     CyclicPrerequisites,
     ModuleHasProgress,
-    PersonUnknown,
     TeamNotFound,
 )
+from curricula.membership import require_confirmed
 from curricula.models import Curriculum, ManualCompletion, Module, Team, TeamMember
 from curricula.progress import Matrix, team_matrix
 from events.models import Audience, Session, SessionStatus, Topic
@@ -189,9 +190,10 @@ async def _refuse_losing_progress(module: Module, keep_topic_ids: set[int]) -> N
     removed = current - keep_topic_ids
     if not removed:
         return
-    members = TeamMember.filter(team__curriculum_id=module.curriculum_id).values_list(  # type: ignore[attr-defined]
-        "person_id", flat=True
-    )
+    members = TeamMember.filter(
+        team__curriculum_id=module.curriculum_id,  # type: ignore[attr-defined]
+        person_id__isnull=False,
+    ).values_list("person_id", flat=True)
     used = await Registration.filter(
         person_id__in=await members,
         status=RegistrationStatus.CONFIRMED,
@@ -209,9 +211,10 @@ async def remove_module(module: Module, *, staff: StaffUser) -> bool:
     """
     has_marks = await ManualCompletion.filter(module_id=module.id).exists()
     topic_ids = [t.id for t in await module.topics.all()]
-    members = await TeamMember.filter(team__curriculum_id=module.curriculum_id).values_list(  # type: ignore[attr-defined]
-        "person_id", flat=True
-    )
+    members = await TeamMember.filter(
+        team__curriculum_id=module.curriculum_id,  # type: ignore[attr-defined]
+        person_id__isnull=False,
+    ).values_list("person_id", flat=True)
     attended = await Registration.filter(
         person_id__in=members,
         status=RegistrationStatus.CONFIRMED,
@@ -265,49 +268,8 @@ async def create_team(
     return team
 
 
-async def find_person(*, email: str = "", phone: str = "") -> Person:
-    """The person with this email or phone (as registrations store them), or a 422 that
-    says so and lets the page offer an invitation instead."""
-    try:
-        address = normalise_email(email or "")
-        number = normalise_phone(phone or "")
-    except ValueError as exc:
-        raise ValidationFailed(
-            {"contact": N_("Enter a valid email address or phone number.")}
-        ) from exc
-    if not address and not number:
-        raise ValidationFailed({"contact": N_("Enter an email address or a phone number.")})
-    person = None
-    if address:
-        person = await Person.get_or_none(email=address)
-    if person is None and number:
-        person = await Person.get_or_none(phone=number)
-    if person is None:
-        raise PersonUnknown(address or number or "")
-    return person
-
-
-async def find_person_by_contact(contact: str) -> Person:
-    """The page's one field: an email when it has an @, else a phone number."""
-    contact = contact.strip()
-    if "@" in contact:
-        return await find_person(email=contact)
-    return await find_person(phone=contact)
-
-
-async def add_member(team: Team, person: Person, *, staff: StaffUser) -> TeamMember:
-    if await TeamMember.filter(team_id=team.id, person_id=person.id).exists():
-        raise ValidationFailed({"contact": N_("This person is already in the team.")})
-    try:
-        async with in_transaction():
-            member = await TeamMember.create(team=team, person=person, added_by=staff)
-            await audit.record(staff, "team.member_add", team, {"member": member.id})
-    except IntegrityError as exc:  # added at the same moment by someone else
-        raise ValidationFailed({"contact": N_("This person is already in the team.")}) from exc
-    return member
-
-
 async def remove_member(team: Team, member_id: int, *, staff: StaffUser) -> None:
+    """Remove a member, or withdraw a request (its link stops working)."""
     async with in_transaction():
         deleted = await TeamMember.filter(team_id=team.id, id=member_id).delete()
         if deleted:
@@ -316,15 +278,24 @@ async def remove_member(team: Team, member_id: int, *, staff: StaffUser) -> None
 
 async def candidates(team: Team, *, limit: int = 50) -> list[Person]:
     """People checked in at sessions led by the team's leaders, not yet in the team: the
-    quick way to add the people a leader has met at their own sessions."""
+    quick way to add the people a leader has met at their own sessions.
+
+    Left out: members, and people the leader already asked by name. A request made by
+    typing a contact leaves the list alone, whoever holds the contact: the list must not
+    tell a leader whose phone they typed."""
     leader_ids = [leader.id for leader in await team.leaders.all()]
-    in_team = await TeamMember.filter(team_id=team.id).values_list("person_id", flat=True)
+    in_team = (
+        await TeamMember.filter(team_id=team.id, person_id__isnull=False)
+        .filter(Q(confirmed_at__isnull=False) | Q(invited_contact__isnull=True))
+        .values_list("person_id", flat=True)
+    )
     person_ids = await Registration.filter(
         session__facilitators__id__in=leader_ids,
         checked_in_at__isnull=False,
         person_id__isnull=False,
     ).values_list("person_id", flat=True)
-    wanted = {pid for pid in person_ids if pid not in set(in_team)}
+    known = set(in_team)
+    wanted = {pid for pid in person_ids if pid not in known}
     return await Person.filter(id__in=wanted).order_by("chosen_name").limit(limit)
 
 
@@ -334,13 +305,6 @@ async def candidate(team: Team, person_id: int) -> Person:
         if person.id == person_id:
             return person
     raise TeamNotFound()
-
-
-async def get_member(team: Team, member_id: int) -> TeamMember:
-    member = await TeamMember.get_or_none(team_id=team.id, id=member_id).select_related("person")
-    if member is None:
-        raise TeamNotFound()
-    return member
 
 
 # ----------------------------------------------------------------------------- marks
@@ -356,6 +320,7 @@ async def mark_done(
     staff: StaffUser,
 ) -> ManualCompletion:
     """A team leader's mark: module done on a date, with a note ("done at a partner NGO")."""
+    person = require_confirmed(member)
     curriculum_id: int = team.curriculum_id  # type: ignore[attr-defined]
     module = await Module.get_or_none(id=module_id, curriculum_id=curriculum_id, archived_at=None)
     reader = FieldReader({"completed_on": completed_on, "note": note})
@@ -373,32 +338,33 @@ async def mark_done(
     if reader.errors or day is None or module is None:
         raise ValidationFailed(reader.errors)
     async with in_transaction():
-        await ManualCompletion.filter(person_id=member.person.id, module_id=module.id).delete()
+        await ManualCompletion.filter(person_id=person.id, module_id=module.id).delete()
         mark = await ManualCompletion.create(
-            person=member.person, module=module, completed_on=day, note=note, marked_by=staff
+            person=person, module=module, completed_on=day, note=note, marked_by=staff
         )
         await audit.record(staff, "module.mark", mark, {"team": team.id})
     return mark
 
 
 async def unmark(team: Team, member: TeamMember, module_id: int, *, staff: StaffUser) -> None:
+    person = require_confirmed(member)
     async with in_transaction():
-        await ManualCompletion.filter(person_id=member.person.id, module_id=module_id).delete()
+        await ManualCompletion.filter(person_id=person.id, module_id=module_id).delete()
         await audit.record(staff, "module.unmark", team, {"member": member.id, "module": module_id})
 
 
 # ----------------------------------------------------------------------------- invitations
 
 
-async def invited(matrix: Matrix) -> set[tuple[str, int]]:
-    """(email, session id) of the personal invitations already sent for the members' next
-    sessions, so the page can say so instead of inviting twice by mistake."""
-    emails = [r.person.email for r in matrix.rows if r.person.email]
+async def invited(matrix: Matrix) -> set[tuple[int, int]]:
+    """(member id, session id) of the personal invitations already sent for the members'
+    next sessions, so the page can say so instead of inviting twice by mistake."""
+    members_by_email = {r.person.email: r.member.id for r in matrix.rows if r.person.email}
     sessions = [r.next_session.id for r in matrix.rows if r.next_session]
-    rows = await Invitation.filter(email__in=emails, session_id__in=sessions).values(
-        "email", "session_id"
-    )
-    return {(row["email"], row["session_id"]) for row in rows}
+    rows = await Invitation.filter(
+        email__in=list(members_by_email), session_id__in=sessions
+    ).values("email", "session_id")
+    return {(members_by_email[row["email"]], row["session_id"]) for row in rows}
 
 
 async def invite_member(
@@ -406,7 +372,7 @@ async def invite_member(
 ) -> Invitation:
     """A personal invitation (emailed, one seat) to the session that would complete the
     member's next module."""
-    person = member.person
+    person = require_confirmed(member)
     if not person.email:
         raise ValidationFailed(
             {"contact": N_("This member has no email address: call or message them instead.")}
@@ -440,7 +406,13 @@ async def curriculum_certificate(
     team: Team, member: TeamMember, *, staff: StaffUser
 ) -> Certificate:
     """The curriculum certificate of a member who completed every module (once per person:
-    asking again gives the one they hold). Made and emailed by the certificate worker."""
+    asking again gives the one they hold). Made and emailed by the certificate worker.
+
+    An admin's decision only: a team leader marking every module done by hand issues
+    nothing, and cannot issue it either."""
+    if staff.role != Role.ADMIN:
+        raise CertificateByAdminsOnly()
+    require_confirmed(member)
     matrix = await team_matrix(team)
     row = next((r for r in matrix.rows if r.member.id == member.id), None)
     if row is None or not row.complete:
@@ -455,10 +427,3 @@ async def curriculum_certificate(
         last_day=max(moments),
         staff=staff,
     )
-
-
-@keeper
-async def team_members() -> set[int]:
-    """The retention purge spares team members: their progress is their registrations."""
-    rows = await TeamMember.all().values("person_id")
-    return {int(row["person_id"]) for row in rows}

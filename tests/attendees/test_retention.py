@@ -24,7 +24,13 @@ async def test_people_without_a_recent_session_are_anonymised_but_members_kept(
         await register_person(session, settings, chosen_name="Member", email="member@example.org")
     ).registration
     team = await Team.create(name="Team", curriculum=await Curriculum.get(code="team_building"))
-    await TeamMember.create(team=team, person_id=member.person_id)  # type: ignore[attr-defined]
+    # A confirmed member is kept (a pending request is not: tests/curricula/test_membership.py).
+    await TeamMember.create(
+        team=team,
+        person_id=member.person_id,  # type: ignore[attr-defined]
+        invited_as="Member",
+        confirmed_at=datetime.now(UTC),
+    )
 
     # Today nobody is past retention: the session is still to come.
     assert await purge_personal_data(settings) == 0

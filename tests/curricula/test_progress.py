@@ -1,10 +1,14 @@
 """Team progress through the API, derived from real registrations and check-ins; manual
-marks, prerequisites, invitations, the matrix page and CSV, and who may see a team."""
+marks, prerequisites, invitations, the matrix page and CSV, and who may see a team.
+
+Members here said yes through the link of their confirmation email (read from the outbox);
+what a pending request hides is ``test_membership.py``."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -17,6 +21,7 @@ from attendees.tickets import ticket_for
 from curricula.models import Module
 from sala.config import Settings
 from sala.models import OutboxMessage, Role
+from tests.curricula.joining import answer, join_link_from_outbox
 from tests.factories import (
     csrf_from,
     in_days,
@@ -34,8 +39,9 @@ async def _module_ids() -> dict[str, int]:
 
 
 @pytest.fixture
-async def team(client: httpx.AsyncClient, settings: Settings) -> dict[str, Any]:
-    """A team led by Leakhena, with Sokha (registered before) as its only member."""
+async def team(client: httpx.AsyncClient, settings: Settings, new_client: Any) -> dict[str, Any]:
+    """A team led by Leakhena, with Sokha (registered before) as its only member: Leakhena
+    asked, Sokha said yes through the link emailed to her."""
     admin = await make_staff(Role.ADMIN)
     leader = await make_staff(Role.TEAM_LEADER, name="Leakhena", email="leakhena@example.org")
     admin_headers = await token_for(admin)
@@ -54,9 +60,16 @@ async def team(client: httpx.AsyncClient, settings: Settings) -> dict[str, Any]:
         f"/api/v1/teams/{body['id']}/members", json={"email": "SOKHA@example.org"}, headers=headers
     )
     assert added.status_code == 201, added.text
+    assert added.json()["status"] == "pending"
+    async with new_client() as sokhas_phone:
+        said_yes = await answer(
+            sokhas_phone, await join_link_from_outbox(settings, "sokha@example.org")
+        )
+    assert said_yes.status_code == 200 and "You are in the team" in said_yes.text
     return {
         "id": body["id"],
         "leader": leader,
+        "admin": admin,
         "headers": headers,
         "admin_headers": admin_headers,
         "member_id": added.json()["id"],
@@ -86,7 +99,7 @@ async def test_register_then_check_in_completes_the_module(
     await session.facilitators.add(facilitator)
     registration = await Registration.get(session_id=session.id)
     scan = {
-        "token": ticket_for(registration, settings.data_dir),
+        "token": await ticket_for(registration, settings.data_dir),
         "session_id": session.id,
         "scan_id": uuid.uuid4().hex,
     }
@@ -193,19 +206,18 @@ async def test_cyclic_prerequisites_and_losing_progress_are_refused(
     assert gone.json()["deleted"] is True
 
 
-async def test_adding_members_refuses_duplicates_and_unknown_people(
+async def test_adding_a_contact_twice_or_a_bad_one_is_refused(
     client: httpx.AsyncClient, team: dict[str, Any]
 ) -> None:
     url = f"/api/v1/teams/{team['id']}/members"
     again = await client.post(url, json={"email": "sokha@example.org"}, headers=team["headers"])
-    assert again.status_code == 422
-    assert "already in the team" in again.json()["error"]["fields"]["contact"]
-    unknown = await client.post(url, json={"phone": "012 999 888"}, headers=team["headers"])
-    assert unknown.status_code == 422
-    assert unknown.json()["error"]["code"] == "person_unknown"
-    assert "Invite them" in unknown.json()["error"]["fields"]["contact"]
+    assert again.status_code == 422 and again.json()["error"]["code"] == "already_asked"
+    assert "already added this contact" in again.json()["error"]["fields"]["contact"]
     garbage = await client.post(url, json={"email": "not an email"}, headers=team["headers"])
     assert garbage.status_code == 422
+    assert "valid email" in garbage.json()["error"]["fields"]["contact"]
+    empty = await client.post(url, json={}, headers=team["headers"])
+    assert empty.status_code == 422
 
 
 async def test_another_teams_leader_and_facilitators_get_403(
@@ -270,6 +282,7 @@ async def test_matrix_page_invites_the_member_to_the_session_that_completes_thei
     assert answer.status_code == 303
     invitation = await Invitation.get(session_id=sogie.id)
     assert invitation.email == "sokha@example.org"
+    assert "sokha@example.org" not in (await client.get(f"/staff/teams/{team['id']}")).text
     assert await OutboxMessage.filter(
         kind="invitation_to_invitee", to_address="sokha@example.org"
     ).exists()
@@ -291,36 +304,45 @@ async def test_matrix_page_invites_the_member_to_the_session_that_completes_thei
             headers=team["headers"],
         )
         assert refused.status_code == 422, refused_session.title_en
-
-    # Someone unknown: the page offers sessions to invite them to.
-    page = await client.get(f"/staff/teams/{team['id']}")
-    unknown = await client.post(
-        f"/staff/teams/{team['id']}",
-        data={"contact": "new@example.org", "csrf_token": csrf_from(page.text)},
+    # The invitation's answer names the member, not their address.
+    sent = await client.post(
+        f"/api/v1/teams/{team['id']}/members/{team['member_id']}/invitations",
+        json={"session_id": sogie.id},
+        headers=team["headers"],
     )
-    assert unknown.status_code == 422 and 'id="invite-instead"' in unknown.text
+    assert sent.status_code == 201 and "@" not in sent.text
+    assert sent.json()["member_id"] == team["member_id"]
 
 
 async def test_curriculum_certificate_for_a_member_who_completed_everything(
-    client: httpx.AsyncClient, settings: Settings, team: dict[str, Any]
+    client: httpx.AsyncClient, settings: Settings, team: dict[str, Any], new_client: Any
 ) -> None:
     modules = await _module_ids()
-    await log_in(client, team["leader"])
+    member_url = f"/staff/teams/{team['id']}/members/{team['member_id']}"
+    async with new_client() as leaders_laptop:
+        await log_in(leaders_laptop, team["leader"])
+        token = csrf_from((await leaders_laptop.get(f"/staff/teams/{team['id']}")).text)
+        for topic in modules:
+            marked = await leaders_laptop.post(
+                member_url,
+                data={
+                    "action": "mark",
+                    "module_id": str(modules[topic]),
+                    "completed_on": in_days(-1).date().isoformat(),
+                    "csrf_token": token,
+                },
+            )
+            assert marked.status_code == 303
+        # Every module marked done by the leader: nothing is issued, nothing emailed.
+        page = await leaders_laptop.get(f"/staff/teams/{team['id']}")
+        assert "an admin issues the curriculum certificate" in page.text
+        assert 'value="certificate"' not in page.text
+        assert not await Certificate.filter(kind="curriculum").exists()
+        assert not await OutboxMessage.filter(kind="certificate_issued").exists()
+
+    await log_in(client, team["admin"])
     page = await client.get(f"/staff/teams/{team['id']}")
     token = csrf_from(page.text)
-    member_url = f"/staff/teams/{team['id']}/members/{team['member_id']}"
-    early = await client.post(member_url, data={"action": "certificate", "csrf_token": token})
-    assert early.status_code == 409
-    for topic in modules:
-        await client.post(
-            member_url,
-            data={
-                "action": "mark",
-                "module_id": str(modules[topic]),
-                "completed_on": in_days(-1).date().isoformat(),
-                "csrf_token": token,
-            },
-        )
     issued = await client.post(member_url, data={"action": "certificate", "csrf_token": token})
     assert issued.status_code == 303
     person = await Person.get(email="sokha@example.org")
@@ -330,12 +352,22 @@ async def test_curriculum_certificate_for_a_member_who_completed_everything(
     assert again.status_code == 303
     assert await Certificate.filter(person_id=person.id).count() == 1
 
-    # The holder downloads it from the manage link of any of their registrations.
-    from attendees.manage import manage_url
+    # The holder downloads it from the page of all their registrations (emailed to them).
+    from attendees.people import person_url
 
-    registration = await Registration.get(person_id=person.id)
-    manage = manage_url(registration, settings).removeprefix(settings.base_url)
-    assert certificate.code in (await client.get(manage)).text
-    pdf = await client.get(f"{manage}/certificates/{certificate.code}.pdf")
+    mine = (await client.get(person_url(person, settings).removeprefix(settings.base_url))).text
+    links = re.findall(rf'href="([^"]*{certificate.code}[^"]*)"', mine)
+    assert links, "the holder's page offers no download of the curriculum certificate"
+    pdf = await client.get(links[0].replace("&amp;", "&"))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    assert (await client.get(f"{manage}/certificates/ZZZZ-ZZZZ-ZZZZ.pdf")).status_code == 404
+
+
+async def test_a_member_who_has_not_completed_everything_gets_no_certificate(
+    client: httpx.AsyncClient, team: dict[str, Any]
+) -> None:
+    early = await client.post(
+        f"/api/v1/teams/{team['id']}/members/{team['member_id']}/certificate",
+        headers=team["admin_headers"],
+    )
+    assert early.status_code == 409
+    assert early.json()["error"]["code"] == "curriculum_not_complete"

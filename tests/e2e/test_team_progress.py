@@ -11,6 +11,11 @@ for real sessions:
 - Vanna holds a seat at the SOGIE session but has not done Team building: not started, booked,
   the rest blocked.
 
+Adding a member only asks them (issue 11): until each one says yes through the link Sala
+emails them, the team sees nothing of them. There is no mail server in these tests, so each
+link is read where an admin reads unsent email, the outbox page, and opened in a browser of
+its own, where the member presses "Yes".
+
 The leader opens the matrix on a 360 px phone (Khmer and English) and on a 1280 px laptop,
 invites Sophea with one click, and the other team's leader is refused with a 403.
 """
@@ -18,6 +23,7 @@ invites Sophea with one click, and the other team's leader is refused with a 403
 from __future__ import annotations
 
 import io
+import re
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -158,7 +164,14 @@ def team(browser: Browser, sala_server: str, sala_data_dir: Path) -> Team:
     )
     assert made["curriculum"] == "team_building" and made["leader_emails"] == [leader], made
     for member in MEMBERS:
-        call(base, "POST", f"/api/v1/teams/{made['id']}/members", {"email": member.email}, token)
+        asked = call(
+            base, "POST", f"/api/v1/teams/{made['id']}/members", {"email": member.email}, token
+        )
+        assert asked["status"] == "pending" and asked["chosen_name"] is None, asked
+    # Nobody has said yes yet: the team sees no one.
+    progress = call(base, "GET", f"/api/v1/teams/{made['id']}/progress", token=token)
+    assert progress["members"] == [], progress
+    _members_say_yes(browser, base, MEMBERS)
     theirs = call(
         base,
         "POST",
@@ -167,6 +180,50 @@ def team(browser: Browser, sala_server: str, sala_data_dir: Path) -> Team:
         token,
     )
     return Team(made["id"], leader, other, theirs["id"], sogie_day, token)
+
+
+def _members_say_yes(browser: Browser, base_url: str, members: tuple[Member, ...]) -> None:
+    """Each member opens the link of the email Sala sent them and says yes. The admin reads
+    each email on the outbox page (mail stays there without SALA_SMTP_HOST)."""
+    ctx = browser.new_context(viewport=PHONE, base_url=base_url, locale="en-US")
+    try:
+        admin = ctx.new_page()
+        log_in(admin)
+        for member in members:
+            admin.goto("/staff/outbox?lang=en")
+            row = admin.locator("main tbody tr", has_text=member.email).filter(
+                has_text="team_membership_request_to_member"
+            )
+            expect(row).to_have_count(1)
+            with admin.expect_navigation():
+                row.locator("a").click()
+            text = admin.locator("pre.email-text").inner_text()
+            links = re.findall(r"https?://\S+/teams/join/\S+", text)
+            assert len(links) == 1, f"the email to {member.email} has no single join link"
+            _say_yes(browser, links[0])
+    finally:
+        ctx.close()
+
+
+def _say_yes(browser: Browser, link: str) -> None:
+    """On the member's own phone: the link asks, in the member's language (opening it
+    changes nothing); yes joins; used once, the link is gone."""
+    ctx = browser.new_context(viewport=PHONE, locale="en-US")
+    try:
+        page = ctx.new_page()
+        page.goto(link)
+        asked_in = re.search(r"[?&]lang=(km|en)", link)
+        assert asked_in is not None and html_lang(page) == asked_in.group(1), link
+        yes = page.locator("#team-join form button[name=answer][value=yes]")
+        expect(yes).to_have_count(1)
+        with page.expect_navigation():
+            yes.click()
+        expect(page.locator("#team-join form")).to_have_count(0)
+        expect(page.locator("#team-join h1")).not_to_be_empty()
+        response = page.goto(link)
+        assert response is not None and response.status == 404, "the link worked twice"
+    finally:
+        ctx.close()
 
 
 @contextmanager
