@@ -307,3 +307,27 @@ async def test_the_certificate_of_a_registration_that_stands_alone_reaches_its_e
     assert await render_pending(smtp_settings) == 1
     subjects = [subject for subject, _ in await _mail_to(mail_server, smtp_settings, VICTIM)]
     assert "Your certificate" in subjects
+
+
+async def test_a_walk_in_with_a_known_phone_shows_only_that_phone(
+    smtp_client: httpx.AsyncClient,
+) -> None:
+    from tests.factories import token_for
+
+    facilitator = await make_staff(Role.FACILITATOR, email="door@example.org")
+    session = await make_session(title_en="At the door")
+    await session.facilitators.add(facilitator)
+    elsewhere = await make_session(title_en="Orchid circle")
+    await _register(smtp_client, elsewhere.id, phone="012 345 678")  # the victim
+    walked = await smtp_client.post(
+        f"/api/v1/sessions/{session.id}/walk-ins",
+        json={"chosen_name": "Walk-in", "phone": "+85512345678", "sector": "ngo", "consent": True},
+        headers=await token_for(facilitator),
+    )
+    assert walked.status_code == 201 and walked.json()["checked_in"] is True
+    assert VICTIM not in walked.text and "Orchid" not in walked.text
+    await log_in(smtp_client, facilitator)
+    csv = await smtp_client.get(f"/staff/sessions/{session.id}/registrations.csv")
+    assert "+85512345678" in csv.text and VICTIM not in csv.text
+    holder = await Person.get(phone="+85512345678")
+    assert await Registration.filter(person_id=holder.id).count() == 1
