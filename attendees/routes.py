@@ -150,18 +150,25 @@ async def rename(request: Request) -> Response:
     return RedirectResponse(_manage_path(request) + "?renamed=1", status_code=303)
 
 
-@public
-async def my_data(request: Request) -> Response:
-    registration = await _registration(request)
-    body = json.dumps(await manage.export_data(registration), ensure_ascii=False, indent=2)
+def _data_download(data: dict[str, Any]) -> Response:
     return Response(
-        body,
+        json.dumps(data, ensure_ascii=False, indent=2),
         media_type="application/json",
         headers={
             **PRIVATE_HEADERS,
             "content-disposition": 'attachment; filename="my-sala-data.json"',
         },
     )
+
+
+def _confirm_delete(request: Request, *, everything: bool, back: str) -> Response:
+    context = {"everything": everything, "back": back}
+    return render(request, "attendees/confirm_delete.html", context, headers=PRIVATE_HEADERS)
+
+
+@public
+async def my_data(request: Request) -> Response:
+    return _data_download(await manage.export_data(await _registration(request)))
 
 
 @public
@@ -171,12 +178,7 @@ async def delete_my_data(request: Request) -> Response:
         await read_form(request)
         await manage.delete_personal_data(registration, request.app.state.settings)
         return render(request, "attendees/deleted.html", {}, headers=PRIVATE_HEADERS)
-    return render(
-        request,
-        "attendees/confirm_delete.html",
-        {"registration": registration, "session": registration.session},
-        headers=PRIVATE_HEADERS,
-    )
+    return _confirm_delete(request, everything=False, back=_manage_path(request))
 
 
 # ----------------------------------------------------------------------------- joining, lost links
@@ -250,16 +252,7 @@ async def person_page(request: Request) -> Response:
 
 @public
 async def person_data(request: Request) -> Response:
-    person = await _person(request)
-    body = json.dumps(await people.export_person(person), ensure_ascii=False, indent=2)
-    return Response(
-        body,
-        media_type="application/json",
-        headers={
-            **PRIVATE_HEADERS,
-            "content-disposition": 'attachment; filename="my-sala-data.json"',
-        },
-    )
+    return _data_download(await people.export_person(await _person(request)))
 
 
 @public
@@ -269,12 +262,8 @@ async def person_delete(request: Request) -> Response:
         await read_form(request)
         await people.delete_person(person, request.app.state.settings)
         return render(request, "attendees/deleted.html", {}, headers=PRIVATE_HEADERS)
-    return render(
-        request,
-        "attendees/confirm_delete_all.html",
-        {"token": request.path_params["token"]},
-        headers=PRIVATE_HEADERS,
-    )
+    back = str(request.url_for("person", token=request.path_params["token"]).path)
+    return _confirm_delete(request, everything=True, back=back)
 
 
 # ----------------------------------------------------------------------------- staff

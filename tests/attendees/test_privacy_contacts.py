@@ -217,6 +217,16 @@ async def test_all_my_registrations_only_through_the_address_on_file(
     assert [r["session_title_en"] for r in exported["registrations"]] == ["Orchid basics"]
     assert (await smtp_client.get("/people/forged-token")).status_code == 404
 
+    # From there, and only there, everything can be deleted at once.
+    page = person_link.removeprefix(BASE)
+    confirm = await smtp_client.get(page + "/delete")
+    assert "every training you registered for" in confirm.text
+    done = await smtp_client.post(page + "/delete", data={"csrf_token": csrf_from(confirm.text)})
+    assert done.status_code == 200
+    assert not await Person.filter(email=VICTIM).exists()
+    assert not await Registration.filter(email=VICTIM).exists()
+    assert (await smtp_client.get(page)).status_code == 404
+
 
 async def test_whoever_registered_first_with_an_email_sees_nothing_joined_later(
     smtp_client: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
