@@ -25,12 +25,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Registration",
             name="email",
-            field=fields.CharField(default="", max_length=254),
+            field=fields.CharField(null=True, default="", max_length=254),
         ),
         ops.AddField(
             model_name="Registration",
             name="phone",
-            field=fields.CharField(default="", max_length=20),
+            field=fields.CharField(null=True, default="", max_length=20),
         ),
         ops.AddField(
             model_name="Registration",
@@ -44,9 +44,19 @@ class Migration(migrations.Migration):
                 "email = COALESCE((SELECT p.email FROM person p "
                 "WHERE p.id = registration.person_id), ''), "
                 "phone = COALESCE((SELECT p.phone FROM person p "
-                "WHERE p.id = registration.person_id), '') "
-                "WHERE person_id IS NOT NULL"
+                "WHERE p.id = registration.person_id), '')"
             ],
             reverse_sql=[],
+        ),
+        # Added nullable, filled, then made NOT NULL: rows from before have no value to add.
+        ops.AlterField(
+            model_name="Registration",
+            name="email",
+            field=fields.CharField(default="", max_length=254),
+        ),
+        ops.AlterField(
+            model_name="Registration",
+            name="phone",
+            field=fields.CharField(default="", max_length=20),
         ),
     ]
