@@ -16,15 +16,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from attendees import invitations
-from attendees.checkin import check_in, parse_scans, undo_check_in, walk_in
 from attendees.errors import RegistrationNotFound
 from attendees.forms import parse_registration
 from attendees.limits import registration_allowed
 from attendees.manage import manage_url
 from attendees.models import Registration, RegistrationSource
 from attendees.registration import cancel_registration, register, waitlist_position
-from attendees.schemas import checkin_list_for, invitation_json, registration_json
-from attendees.tickets import load_keys
+from attendees.schemas import invitation_json, registration_json
 from attendees.views import roster
 from events.services import get_session_for_staff
 from sala.errors import RateLimited, ValidationFailed
@@ -134,50 +132,6 @@ async def create_invitations(request: Request) -> Response:
     return JSONResponse(invitation_json(invitation), status_code=201)
 
 
-@staff_api(Role.ADMIN, Role.FACILITATOR)
-async def checkin_list(request: Request) -> Response:
-    session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
-    keys = load_keys(request.app.state.settings.data_dir)
-    return JSONResponse(await checkin_list_for(session, keys, request.state.user))
-
-
-@staff_api(Role.ADMIN, Role.FACILITATOR)
-async def create_checkins(request: Request) -> Response:
-    payload = await read_json_object(request)
-    scans = parse_scans(payload)
-    answers = await check_in(scans, staff=request.state.user, settings=request.app.state.settings)
-    if "scans" in payload:
-        return JSONResponse({"results": [a.as_json() for a in answers]})
-    return JSONResponse(answers[0].as_json())
-
-
-@staff_api(Role.ADMIN, Role.FACILITATOR)
-async def undo_checkin(request: Request) -> Response:
-    registration = await undo_check_in(
-        request.path_params["registration_id"], staff=request.state.user
-    )
-    return JSONResponse(registration_json(registration, position=None))
-
-
-@staff_api(Role.ADMIN, Role.FACILITATOR)
-async def create_walk_in(request: Request) -> Response:
-    payload = await read_json_object(request)
-    data = parse_registration(payload, default_language=request.state.language)
-    done = await walk_in(
-        request.path_params["session_id"],
-        data,
-        staff=request.state.user,
-        settings=request.app.state.settings,
-    )
-    return JSONResponse(
-        {
-            **registration_json(done.registration, position=done.waitlist_position),
-            "checked_in": done.checked_in,
-        },
-        status_code=201,
-    )
-
-
 routes = [
     Route(
         "/api/v1/sessions/{session_id:int}/registrations",
@@ -196,25 +150,6 @@ routes = [
         cancel,
         methods=["POST"],
         name="api:registration_cancel",
-    ),
-    Route(
-        "/api/v1/sessions/{session_id:int}/checkin-list",
-        checkin_list,
-        methods=["GET"],
-        name="api:checkin_list",
-    ),
-    Route("/api/v1/checkins", create_checkins, methods=["POST"], name="api:checkins"),
-    Route(
-        "/api/v1/registrations/{registration_id:int}/undo-checkin",
-        undo_checkin,
-        methods=["POST"],
-        name="api:undo_checkin",
-    ),
-    Route(
-        "/api/v1/sessions/{session_id:int}/walk-ins",
-        create_walk_in,
-        methods=["POST"],
-        name="api:walk_in",
     ),
     Route(
         "/api/v1/sessions/{session_id:int}/invitations",
@@ -257,45 +192,6 @@ openapi_paths: dict[str, dict[str, Any]] = {
             staff=True,
             errors=(404,),
             parameters=[path_parameter("registration_id", "registration id")],
-        )
-    },
-    "/api/v1/sessions/{session_id}/checkin-list": {
-        "get": operation(
-            "What a scanner needs offline: ticket ids, names, status, revocations, public "
-            "keys, and until when a phone may keep it",
-            response=ref("CheckinList"),
-            staff=True,
-            errors=(404,),
-            parameters=[_SESSION_ID],
-        )
-    },
-    "/api/v1/checkins": {
-        "post": operation(
-            "Check in one scan, or a batch {scans: [...]}; idempotent on scan_id",
-            request=ref("CheckinInput"),
-            response=ref("CheckinAnswer"),
-            staff=True,
-            errors=(404,),
-        )
-    },
-    "/api/v1/registrations/{registration_id}/undo-checkin": {
-        "post": operation(
-            "Take back a check-in made by mistake",
-            response=ref("Registration"),
-            staff=True,
-            errors=(404,),
-            parameters=[path_parameter("registration_id", "registration id")],
-        )
-    },
-    "/api/v1/sessions/{session_id}/walk-ins": {
-        "post": operation(
-            "Register someone at the door; checked in at once if a seat is left",
-            request=ref("RegistrationInput"),
-            response=ref("Registration"),
-            status=201,
-            staff=True,
-            errors=(404, 409),
-            parameters=[_SESSION_ID],
         )
     },
     "/api/v1/sessions/{session_id}/invitations": {

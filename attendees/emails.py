@@ -8,34 +8,24 @@ title or topic, so a lock screen or a shared inbox shows nothing about LGBT trai
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from attendees import certificates, people
+from attendees import people
 from attendees import registration as reg
 from attendees.invitations import INVITATION_MAIL
 from attendees.manage import manage_url
-from attendees.models import (
-    Certificate,
-    CertificateStatus,
-    Invitation,
-    Person,
-    Registration,
-    RegistrationStatus,
-)
-from attendees.tickets import ticket_for
+from attendees.models import Invitation, Person, Registration, RegistrationStatus
+from checkin.tickets import ticket_for
 from events.calendar import registrant_calendar_bytes
 from events.models import Session, SessionStatus
 from sala import mail
 from sala.config import Settings
 from sala.i18n import N_, gettext
-from sala.mail import Attachment, ComposedEmail, MessageObsolete
+from sala.mail import Attachment, ComposedEmail, Composer, MessageObsolete
 from sala.models import OutboxMessage
 from sala.qrcodes import qr_png
-from sala.templating import templates
-from sala.worker import periodic
 
 REMINDER_MAIL = "session_reminder_to_registrant"
 
@@ -69,10 +59,6 @@ SUBJECTS = {
         N_("You are invited to a training"),
         N_("Invitation: %(title)s"),
     ),
-    certificates.CERTIFICATE_MAIL: (
-        N_("Your certificate"),
-        N_("Your certificate: %(title)s"),
-    ),
 }
 # Neither names a training, discreet or not: they go to whoever holds the address.
 CLAIM_SUBJECT = N_("Did you just register with Sala?")
@@ -86,12 +72,6 @@ def _subject(kind: str, session: Session, settings: Settings) -> str:
     if settings.discreet_mail:
         return gettext(discreet)
     return gettext(titled, title=session.title)
-
-
-def _render(kind: str, context: dict[str, Any]) -> tuple[str, str]:
-    text = templates.get_template(f"email/{kind}.txt").render(context)
-    html = templates.get_template(f"email/{kind}.html").render(context)
-    return text, html
 
 
 async def compose_for_registration(message: OutboxMessage, settings: Settings) -> ComposedEmail:
@@ -132,7 +112,7 @@ async def compose_for_registration(message: OutboxMessage, settings: Settings) -
                 registrant_calendar_bytes(session, base_url=settings.base_url),
             )
         )
-    text, html = _render(message.kind, context)
+    text, html = mail.render_parts(message.kind, context)
     return ComposedEmail(_subject(message.kind, session, settings), text, html, attachments)
 
 
@@ -151,23 +131,10 @@ async def compose_invitation(message: OutboxMessage, settings: Settings) -> Comp
         "zone": ZoneInfo(session.timezone),
         "settings": settings,
     }
-    text, html = _render(INVITATION_MAIL, context)
+    text, html = mail.render_parts(INVITATION_MAIL, context)
     return ComposedEmail(_subject(INVITATION_MAIL, session, settings), text, html)
 
 
-for _kind in (
-    reg.CONFIRMED_MAIL,
-    reg.WAITLISTED_MAIL,
-    reg.PROMOTED_MAIL,
-    reg.CANCELLED_MAIL,
-    reg.SESSION_CANCELLED_MAIL,
-    REMINDER_MAIL,
-):
-    mail.composer(_kind)(compose_for_registration)
-mail.composer(INVITATION_MAIL)(compose_invitation)
-
-
-@mail.composer(reg.CLAIM_MAIL)
 async def compose_claim(message: OutboxMessage, settings: Settings) -> ComposedEmail:
     """Asks the holder of an email whether a new registration with it was theirs."""
     registration = (
@@ -189,55 +156,19 @@ async def compose_claim(message: OutboxMessage, settings: Settings) -> ComposedE
         "earlier_url": manage_url(earlier, settings) if earlier else None,
         "settings": settings,
     }
-    text, html = _render(message.kind, context)
+    text, html = mail.render_parts(message.kind, context)
     return ComposedEmail(gettext(CLAIM_SUBJECT), text, html)
 
 
-@mail.composer(people.LINKS_MAIL)
 async def compose_links(message: OutboxMessage, settings: Settings) -> ComposedEmail:
     person = await Person.get_or_none(id=message.params.get("person_id"))
     if person is None or not person.email:
         raise MessageObsolete()
     context = {"person_url": people.person_url(person, settings), "settings": settings}
-    text, html = _render(message.kind, context)
+    text, html = mail.render_parts(message.kind, context)
     return ComposedEmail(gettext(LINKS_SUBJECT), text, html)
 
 
-@mail.composer(certificates.CERTIFICATE_MAIL)
-async def compose_certificate(message: OutboxMessage, settings: Settings) -> ComposedEmail:
-    """The certificate, attached as a PDF; nothing if it was revoked before it went out."""
-    certificate = await Certificate.get_or_none(
-        id=message.params.get("certificate_id"), status=CertificateStatus.VALID
-    )
-    if certificate is None or not certificate.holder_name:
-        raise MessageObsolete()
-    registration = await Registration.get_or_none(
-        id=certificate.registration_id,  # type: ignore[attr-defined]
-        anonymised_at=None,
-    )
-    title = certificates.training_title(certificate, message.language)
-    context = {
-        "holder_name": certificate.holder_name,
-        "title": title,
-        "manage_url": manage_url(registration, settings) if registration else None,
-        "verification_url": certificates.verification_url(certificate, settings),
-        "certificate": certificate,
-        "settings": settings,
-    }
-    pdf = await certificates.certificate_pdf(certificate, settings)
-    text, html = _render(message.kind, context)
-    discreet, titled = SUBJECTS[message.kind]
-    subject = gettext(discreet) if settings.discreet_mail else gettext(titled, title=title)
-    attachment = Attachment(f"certificate-{certificate.code}.pdf", "application/pdf", pdf)
-    return ComposedEmail(subject, text, html, [attachment])
-
-
-@periodic
-async def render_issued_certificates(settings: Settings) -> int:
-    return await certificates.render_pending(settings)
-
-
-@periodic
 async def enqueue_due_reminders(settings: Settings, now: datetime | None = None) -> int:
     """Queue one reminder per confirmed attendee of sessions starting within the reminder
     window. The conditional update makes it once only, even with several workers."""
@@ -267,3 +198,16 @@ async def enqueue_due_reminders(settings: Settings, now: datetime | None = None)
                 )
                 queued += 1
     return queued
+
+
+COMPOSERS: dict[str, Composer] = {
+    reg.CONFIRMED_MAIL: compose_for_registration,
+    reg.WAITLISTED_MAIL: compose_for_registration,
+    reg.PROMOTED_MAIL: compose_for_registration,
+    reg.CANCELLED_MAIL: compose_for_registration,
+    reg.SESSION_CANCELLED_MAIL: compose_for_registration,
+    REMINDER_MAIL: compose_for_registration,
+    INVITATION_MAIL: compose_invitation,
+    reg.CLAIM_MAIL: compose_claim,
+    people.LINKS_MAIL: compose_links,
+}

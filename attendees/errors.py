@@ -64,30 +64,6 @@ class InvitationUsedUp(ValidationFailed):
         )
 
 
-class NoCheckIns(Conflict):
-    """Certificates are for people who were there."""
-
-    code = "no_check_ins"
-    message = N_(
-        "Nobody was checked in at this session, so there is nobody to give a certificate to."
-    )
-
-
-class CertificateNotFound(NotFound):
-    code = "certificate_not_found"
-    message = N_("There is no certificate with this code. Check the code and try again.")
-
-
-class CertificateReplaced(Conflict):
-    code = "certificate_replaced"
-    message = N_("This certificate has already been replaced by a newer one.")
-
-
-class CertificateHolderGone(Conflict):
-    code = "certificate_holder_gone"
-    message = N_("The holder deleted their data: there is nobody to give a new certificate to.")
-
-
 class LinkExpired(NotFound):
     """A joining or "my registrations" link that is forged, too old or already used."""
 

@@ -11,18 +11,12 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from attendees.certificates import forget_pdf
 from attendees.errors import RegistrationNotFound
-from attendees.models import (
-    Certificate,
-    CertificateStatus,
-    CheckinScan,
-    Invitation,
-    Person,
-    Registration,
-    RegistrationStatus,
-)
+from attendees.models import Invitation, Person, Registration, RegistrationStatus
 from attendees.registration import cancel_registration
+from certificates.models import Certificate, CertificateStatus
+from certificates.services import forget_pdf
+from checkin.models import CheckinScan
 from sala.config import Settings
 from sala.errors import ValidationFailed
 from sala.forms import FieldReader

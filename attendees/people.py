@@ -26,13 +26,9 @@ from tortoise.transactions import in_transaction
 from attendees.errors import LinkExpired
 from attendees.forms import normalise_email
 from attendees.manage import anonymise, export_registration
-from attendees.models import (
-    Certificate,
-    Person,
-    Registration,
-    RegistrationStatus,
-)
+from attendees.models import Person, Registration, RegistrationStatus
 from attendees.registration import cancel_registration
+from certificates.models import Certificate
 from sala import db, mail
 from sala.config import Settings
 

@@ -36,7 +36,7 @@ from attendees.models import (
     RegistrationSource,
     RegistrationStatus,
 )
-from attendees.tickets import new_ticket_id
+from checkin.tickets import new_ticket_id
 from events.errors import SessionNotFound
 from events.models import Audience, Session, SessionStatus
 from sala import audit, db, mail

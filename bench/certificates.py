@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from attendees.certificate_pdf.page import CertificateContent, Signature, render_certificate
+from certificates.pdf.page import CertificateContent, Signature, render_certificate
 
 SPEED_GOAL = 50.0
 MEMORY_GOAL_MB = 300.0

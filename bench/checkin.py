@@ -163,9 +163,9 @@ def register_everyone(server: SalaServer, session_id: int, total: int, duration:
 
 def write_tokens(server: SalaServer, session_id: int, total: int, path: Path) -> int:
     """Mint every confirmed registration's ticket with the installation's key; returns how
-    many. The app's own ``attendees.tickets`` makes them, as the ticket page would."""
+    many. The app's own ``checkin.tickets`` makes them, as the ticket page would."""
     sys.path.insert(0, str(ROOT))
-    from attendees.tickets import TicketClaims, issue_token, load_keys, verify_token
+    from checkin.tickets import TicketClaims, issue_token, load_keys, verify_token
 
     listing = server.api("GET", f"/api/v1/sessions/{session_id}/checkin-list")
     tickets = [t for t in listing["tickets"] if t["status"] == "confirmed"]

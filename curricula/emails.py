@@ -1,7 +1,7 @@
 """The curricula package's email: asking a person whether they want to join a team.
 
 Composed at send time in the person's language, from ``templates/email/<kind>.txt`` and
-``.html`` (as ``attendees/emails.py`` does). The email names the team and who asked, and no
+``.html`` (``sala.mail.render_parts``). The email names the team and who asked, and no
 training: the subject and the first line say neither SOGIE nor LGBT, and in discreet mode
 (``SALA_DISCREET_MAIL``) the subject does not even name the team.
 """
@@ -13,15 +13,13 @@ from curricula.models import TeamMember
 from sala import mail
 from sala.config import Settings
 from sala.i18n import N_, gettext
-from sala.mail import ComposedEmail, MessageObsolete
+from sala.mail import ComposedEmail, Composer, MessageObsolete
 from sala.models import OutboxMessage, StaffUser
-from sala.templating import templates
 
 DISCREET_SUBJECT = N_("A team leader asks whether you want to join their team")
 TITLED_SUBJECT = N_("Join the team %(team)s?")
 
 
-@mail.composer(MEMBERSHIP_MAIL)
 async def compose_membership_request(message: OutboxMessage, settings: Settings) -> ComposedEmail:
     """Nothing to send once the request was answered, withdrawn or let go."""
     member = await TeamMember.get_or_none(
@@ -37,11 +35,12 @@ async def compose_membership_request(message: OutboxMessage, settings: Settings)
         "join_url": join_url(member, settings, language=message.language),
         "settings": settings,
     }
-    kind = message.kind
-    text = templates.get_template(f"email/{kind}.txt").render(context)
-    html = templates.get_template(f"email/{kind}.html").render(context)
+    text, html = mail.render_parts(message.kind, context)
     if settings.discreet_mail:
         subject = gettext(DISCREET_SUBJECT)
     else:
         subject = gettext(TITLED_SUBJECT, team=member.team.name)
     return ComposedEmail(subject, text, html)
+
+
+COMPOSERS: dict[str, Composer] = {MEMBERSHIP_MAIL: compose_membership_request}

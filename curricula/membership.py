@@ -37,7 +37,6 @@ from tortoise.transactions import in_transaction
 
 from attendees.forms import normalise_email, normalise_phone
 from attendees.models import Person
-from attendees.retention import keeper
 from curricula.errors import (
     AlreadyAsked,
     JoinLinkInvalid,
@@ -335,7 +334,6 @@ def require_confirmed(member: TeamMember) -> Person:
     return member.person
 
 
-@keeper
 async def confirmed_members() -> set[int]:
     """The retention purge spares people who joined a team (their progress is their
     registrations); a pending request keeps nobody."""

@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-import curricula.emails  # noqa: F401 - registers the composer of the membership request
 from curricula import membership, services
 from curricula.errors import CurriculumNotFound
 from curricula.models import Curriculum, Module, Team

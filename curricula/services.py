@@ -15,9 +15,10 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from attendees.certificates import issue_curriculum_certificate
 from attendees.invitations import invite_person
-from attendees.models import Certificate, Invitation, Person, Registration, RegistrationStatus
+from attendees.models import Invitation, Person, Registration, RegistrationStatus
+from certificates.models import Certificate
+from certificates.services import issue_curriculum_certificate
 from curricula.errors import (
     CertificateByAdminsOnly,
     CurriculumNotComplete,

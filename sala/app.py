@@ -15,20 +15,27 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import attendees.api
-import attendees.certificate_api
-import attendees.certificate_routes
-import attendees.emails  # registers the mail composers and the reminder job
-import attendees.retention  # registers the retention purge
+import attendees.emails
+import attendees.retention
 import attendees.routes
+import certificates.api
+import certificates.emails
+import certificates.routes
+import checkin.api
+import checkin.routes
 import curricula.api
+import curricula.emails
+import curricula.membership
 import curricula.routes
 import events.api
 import events.routes
 import sala.api
 import sala.routes
-from attendees.certificate_api import SCHEMAS as CERTIFICATE_SCHEMAS
-from attendees.limits import name_check_limiters, registration_limiters
+from attendees.limits import registration_limiters
 from attendees.schemas import SCHEMAS as ATTENDEES_SCHEMAS
+from certificates.api import SCHEMAS as CERTIFICATE_SCHEMAS
+from certificates.limits import name_check_limiters
+from checkin.schemas import SCHEMAS as CHECKIN_SCHEMAS
 from curricula.schemas import SCHEMAS as CURRICULA_SCHEMAS
 from events.schemas import SCHEMAS as EVENTS_SCHEMAS
 from sala import db
@@ -36,13 +43,40 @@ from sala.config import STATIC_DIR, Settings, load_settings
 from sala.errors import SalaError
 from sala.fonts import khmer_font
 from sala.i18n import LanguageMiddleware
+from sala.mail import Composers
 from sala.openapi import build_document
 from sala.ratelimit import RateLimiter
 from sala.responses import http_error_handler, sala_error_handler, server_error_handler
 from sala.security import SecurityHeadersMiddleware
-from sala.worker import run_forever
+from sala.worker import Background, run_forever
 
 STAFF_LOGIN_HOURS = 12
+
+# Everything the packages add besides routes, listed here and nowhere else: importing a
+# module registers nothing, so no process can forget a composer, a job or a keeper.
+MAIL_COMPOSERS: Composers = {
+    **attendees.emails.COMPOSERS,
+    **certificates.emails.COMPOSERS,
+    **curricula.emails.COMPOSERS,
+}
+# People the retention purge must keep (see attendees/retention.py).
+RETENTION_KEEPERS: tuple[attendees.retention.Keeper, ...] = (
+    curricula.membership.confirmed_members,
+)
+
+
+async def _retention_purge(settings: Settings) -> int:
+    return await attendees.retention.hourly_purge(settings, RETENTION_KEEPERS)
+
+
+BACKGROUND = Background(
+    composers=MAIL_COMPOSERS,
+    periodic_jobs=(
+        attendees.emails.enqueue_due_reminders,
+        certificates.emails.render_issued_certificates,
+        _retention_purge,
+    ),
+)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -58,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         gc.freeze()
         stop = asyncio.Event()
         worker = (
-            asyncio.create_task(run_forever(settings, stop), name="sala-worker")
+            asyncio.create_task(run_forever(settings, BACKGROUND, stop), name="sala-worker")
             if settings.mail_worker
             else None
         )
@@ -76,13 +110,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # First the two busiest paths, registration and check-in: Starlette tries the
             # routes in order, and at the door every route tried is time lost.
             *attendees.api.routes,
+            *checkin.api.routes,
             *sala.api.routes,
             *sala.routes.routes,
             *events.routes.routes,
             *events.api.routes,
             *attendees.routes.routes,
-            *attendees.certificate_routes.routes,
-            *attendees.certificate_api.routes,
+            *checkin.routes.routes,
+            *certificates.routes.routes,
+            *certificates.api.routes,
             *curricula.routes.routes,
             *curricula.api.routes,
             Route("/static/fonts/noto-sans-khmer.ttf", khmer_font, name="khmer_font"),
@@ -112,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.mail_composers = MAIL_COMPOSERS
     app.state.login_limiter = RateLimiter(limit=5, window_seconds=60, enabled=settings.rate_limits)
     app.state.registration_limiters = registration_limiters(enabled=settings.rate_limits)
     app.state.name_check_limiters = name_check_limiters(enabled=settings.rate_limits)
@@ -120,10 +157,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             **sala.api.openapi_paths,
             **events.api.openapi_paths,
             **attendees.api.openapi_paths,
-            **attendees.certificate_api.openapi_paths,
+            **checkin.api.openapi_paths,
+            **certificates.api.openapi_paths,
             **curricula.api.openapi_paths,
         },
-        schemas={**EVENTS_SCHEMAS, **ATTENDEES_SCHEMAS, **CERTIFICATE_SCHEMAS, **CURRICULA_SCHEMAS},
+        schemas={
+            **EVENTS_SCHEMAS,
+            **ATTENDEES_SCHEMAS,
+            **CHECKIN_SCHEMAS,
+            **CERTIFICATE_SCHEMAS,
+            **CURRICULA_SCHEMAS,
+        },
         base_url=settings.base_url,
     )
     return app

@@ -65,7 +65,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Only the background worker: mail and reminders, for set-ups with several app servers."""
     import signal
 
-    import sala.app  # noqa: F401 - loads every package's mail composers and periodic jobs
+    from sala.app import BACKGROUND
     from sala.worker import run_forever
 
     _migrate(settings)
@@ -78,7 +78,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         print("Sala worker running. Ctrl+C stops it.")
-        await run_forever(settings, stop)
+        await run_forever(settings, BACKGROUND, stop)
 
     _run(settings, work)
     return 0

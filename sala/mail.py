@@ -2,11 +2,13 @@
 
     enqueue()        a row in ``outbox_message``, inside the caller's transaction
     deliver_due()    claims due rows (PostgreSQL: FOR UPDATE SKIP LOCKED), composes each one
-                     with the composer registered for its ``kind``, sends it through the
-                     transport, and records sent / retry with backoff / failed
+                     with the composer of its ``kind``, sends it through the transport, and
+                     records sent / retry with backoff / failed
 
-Feature packages register a composer per kind (``attendees/emails.py``); composing happens at
-send time, so a request that registers someone pays nothing for templates or QR codes.
+Each feature package's ``emails.py`` has a ``COMPOSERS`` table (kind → composer), and
+``sala/app.py`` lists those tables in ``MAIL_COMPOSERS``, which the app and the worker hand to
+:func:`deliver_due` — nothing is registered by importing a module. Composing happens at send
+time, so a request that registers someone pays nothing for templates or QR codes.
 A message keeps its Message-ID across retries and restarts: a message sent again after a crash
 between "sent" and "recorded" carries the same Message-ID, so mail clients show it once.
 
@@ -26,7 +28,7 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
@@ -43,6 +45,7 @@ from sala.config import Settings
 from sala.errorlog import log_error
 from sala.i18n import N_, gettext, in_language
 from sala.models import OutboxMessage, OutboxStatus
+from sala.templating import templates
 
 log = logging.getLogger("sala.mail")
 
@@ -76,23 +79,22 @@ class MessageObsolete(Exception):
 
 
 Composer = Callable[[OutboxMessage, Settings], Awaitable[ComposedEmail]]
-COMPOSERS: dict[str, Composer] = {}
+Composers = Mapping[str, Composer]
 
 
-def composer(kind: str) -> Callable[[Composer], Composer]:
-    def register(function: Composer) -> Composer:
-        COMPOSERS[kind] = function
-        return function
-
-    return register
+def render_parts(kind: str, context: dict[str, Any]) -> tuple[str, str]:
+    """The text and HTML parts of one kind, from ``templates/email/<kind>.txt`` and ``.html``,
+    in the current language."""
+    text = templates.get_template(f"email/{kind}.txt").render(context)
+    body = templates.get_template(f"email/{kind}.html").render(context)
+    return text, body
 
 
 def outbox_insert(
     kind: str, *, to: str, language: str, params: dict[str, Any], domain: str
 ) -> db.Query:
-    """The statement that queues one email; run it in the transaction that causes it."""
-    if kind not in COMPOSERS:
-        raise ValueError(f"no composer for {kind!r}")
+    """The statement that queues one email; run it in the transaction that causes it.
+    (``tests/sala/test_discreet_mail.py`` checks that every kind queued has a composer.)"""
     now = datetime.now(UTC)
     return db.Query(
         "INSERT INTO outbox_message (message_id, kind, to_address, language, params, status, "
@@ -119,9 +121,14 @@ async def enqueue(
     await db.execute(connections.get("default"), query.sql, query.params)
 
 
-async def compose(message: OutboxMessage, settings: Settings) -> ComposedEmail:
+async def compose(
+    composers: Composers, message: OutboxMessage, settings: Settings
+) -> ComposedEmail:
+    composer = composers.get(message.kind)
+    if composer is None:
+        raise LookupError(f"no composer for mail of kind {message.kind!r}")
     with in_language(message.language):
-        content = await COMPOSERS[message.kind](message, settings)
+        content = await composer(message, settings)
         if settings.discreet_mail:
             content = with_neutral_preview(content)
     return content
@@ -290,14 +297,19 @@ async def _claim(now: datetime, limit: int) -> list[OutboxMessage]:
 
 
 async def deliver_due(
-    transport: MailTransport, settings: Settings, *, limit: int = 20, now: datetime | None = None
+    composers: Composers,
+    transport: MailTransport,
+    settings: Settings,
+    *,
+    limit: int = 20,
+    now: datetime | None = None,
 ) -> int:
     """Send the messages that are due; returns how many were sent."""
     now = now or datetime.now(UTC)
     sent = 0
     for message in await _claim(now, limit):
         try:
-            content = await compose(message, settings)
+            content = await compose(composers, message, settings)
             await transport.send(build_email(message, content, settings))
         except MessageObsolete:
             await _finish(message, OutboxStatus.FAILED, error="nothing to send any more")

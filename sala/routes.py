@@ -216,7 +216,7 @@ async def outbox_message(request: Request) -> Response:
         raise NotFound()
     settings = request.app.state.settings
     try:
-        content = await compose(message, settings)
+        content = await compose(request.app.state.mail_composers, message, settings)
     except MessageObsolete:
         content = None
     return render(

@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from attendees.models import CertificateStatus
+from certificates.models import CertificateStatus
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 

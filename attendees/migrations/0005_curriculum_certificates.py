@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from attendees.models import CertificateKind
+from certificates.models import CertificateKind
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 

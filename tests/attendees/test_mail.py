@@ -21,8 +21,9 @@ from starlette.applications import Starlette
 
 from attendees.emails import enqueue_due_reminders
 from attendees.models import Registration
-from attendees.tickets import load_keys, verify_token
+from checkin.tickets import load_keys, verify_token
 from sala import mail
+from sala.app import BACKGROUND, MAIL_COMPOSERS
 from sala.config import Settings
 from sala.mail import SmtpTransport, deliver_due
 from sala.models import OutboxMessage, OutboxStatus
@@ -50,7 +51,7 @@ async def test_confirmation_arrives_with_inline_qr_and_calendar(
     outcome = await register_person(
         session, smtp_settings, email="kanha@example.org", chosen_name="Kanha", language="en"
     )
-    assert await deliver_due(SmtpTransport(smtp_settings), smtp_settings) == 1
+    assert await deliver_due(MAIL_COMPOSERS, SmtpTransport(smtp_settings), smtp_settings) == 1
 
     (message,) = mail_server.inbox.messages
     assert message["To"] == "kanha@example.org"
@@ -87,7 +88,7 @@ async def test_email_is_in_the_registrants_language(
 ) -> None:
     session = await make_session()
     await register_person(session, smtp_settings, language="km", chosen_name="សុខា")
-    await deliver_due(SmtpTransport(smtp_settings), smtp_settings)
+    await deliver_due(MAIL_COMPOSERS, SmtpTransport(smtp_settings), smtp_settings)
     (message,) = mail_server.inbox.messages
     text = _parts(message)["text/plain"][0].get_content()
     assert "សុខា" in text
@@ -117,19 +118,19 @@ async def test_smtp_down_registrations_succeed_and_mail_arrives_later(
                           "sector": "ngo", "consent": True},
                 )  # fmt: skip
                 assert answer.status_code == 201
-        assert await deliver_due(SmtpTransport(settings), settings) == 0
+        assert await deliver_due(MAIL_COMPOSERS, SmtpTransport(settings), settings) == 0
         waiting = await OutboxMessage.all()
         assert len(waiting) == 3
         assert all(m.status == OutboxStatus.PENDING and m.attempts == 1 for m in waiting)
         assert all("cannot reach the mail server" in m.last_error for m in waiting)
         first_ids = {m.message_id for m in waiting}
         # Not due yet: backoff.
-        assert await deliver_due(SmtpTransport(settings), settings) == 0
+        assert await deliver_due(MAIL_COMPOSERS, SmtpTransport(settings), settings) == 0
 
         down.start()
         try:
             later = datetime.now(UTC) + timedelta(minutes=5)
-            sent = await deliver_due(SmtpTransport(settings), settings, now=later)
+            sent = await deliver_due(MAIL_COMPOSERS, SmtpTransport(settings), settings, now=later)
         finally:
             down.stop()
         assert sent == 3
@@ -144,12 +145,15 @@ async def test_refused_recipient_is_marked_failed_and_not_retried(
     session = await make_session()
     await register_person(session, smtp_settings, email="nobody@example.org")
     await register_person(session, smtp_settings, email="somebody@example.org")
-    assert await deliver_due(SmtpTransport(smtp_settings), smtp_settings) == 1
+    assert await deliver_due(MAIL_COMPOSERS, SmtpTransport(smtp_settings), smtp_settings) == 1
     failed = await OutboxMessage.get(to_address="nobody@example.org")
     assert failed.status == OutboxStatus.FAILED
     assert "550" in failed.last_error and "recipient refused" in failed.last_error
     later = datetime.now(UTC) + timedelta(days=1)
-    assert await deliver_due(SmtpTransport(smtp_settings), smtp_settings, now=later) == 0
+    assert (
+        await deliver_due(MAIL_COMPOSERS, SmtpTransport(smtp_settings), smtp_settings, now=later)
+        == 0
+    )
     assert (await OutboxMessage.get(id=failed.id)).attempts == 1
 
 
@@ -163,10 +167,10 @@ async def test_two_workers_never_send_the_same_message_twice(
         await register_person(session, smtp_settings)
     transport = SmtpTransport(smtp_settings)
     results = await asyncio.gather(
-        *(deliver_due(transport, smtp_settings, limit=7) for _ in range(6))
+        *(deliver_due(MAIL_COMPOSERS, transport, smtp_settings, limit=7) for _ in range(6))
     )
     while sum(results) < 30 and any(results):
-        results = [*results, await deliver_due(transport, smtp_settings)]
+        results = [*results, await deliver_due(MAIL_COMPOSERS, transport, smtp_settings)]
     ids = [m["Message-ID"] for m in mail_server.inbox.messages]
     assert len(ids) == 30 and len(set(ids)) == 30
 
@@ -177,7 +181,7 @@ async def test_without_smtp_host_mail_waits_in_the_outbox(
     session = await make_session()
     await register_person(session, settings)
     assert settings.smtp_host is None
-    assert await run_once(settings) == 0
+    assert await run_once(settings, BACKGROUND) == 0
     (message,) = await OutboxMessage.all()
     assert message.status == OutboxStatus.PENDING
 
@@ -203,7 +207,7 @@ async def test_names_cannot_inject_headers_or_html(
     await register_person(
         session, smtp_settings, chosen_name='<b>Bold</b> & "quoted"', email="x@example.org"
     )
-    await deliver_due(SmtpTransport(smtp_settings), smtp_settings)
+    await deliver_due(MAIL_COMPOSERS, SmtpTransport(smtp_settings), smtp_settings)
     (message,) = mail_server.inbox.messages
     parts = _parts(message)
     assert "&lt;b&gt;Bold&lt;/b&gt; &amp;" in parts["text/html"][0].get_content()
@@ -259,7 +263,7 @@ async def test_smtp_refusals_are_logged_without_the_address(
     session = await make_session()
     for address in ("nobody@example.org", "later@example.org", "fine@example.org"):
         await register_person(session, smtp_settings, email=address)
-    assert await deliver_due(SmtpTransport(smtp_settings), smtp_settings) == 1
+    assert await deliver_due(MAIL_COMPOSERS, SmtpTransport(smtp_settings), smtp_settings) == 1
 
     refused = await OutboxMessage.get(to_address="nobody@example.org")
     deferred = await OutboxMessage.get(to_address="later@example.org")
@@ -285,15 +289,15 @@ async def test_a_broken_composer_is_logged_without_its_words_and_holds_up_nothin
     await register_person(session, smtp_settings, email="fine@example.org")
     from attendees import emails
 
-    compose = mail.COMPOSERS[emails.reg.CONFIRMED_MAIL]
+    compose = MAIL_COMPOSERS[emails.reg.CONFIRMED_MAIL]
 
     async def failing(message: OutboxMessage, settings: Settings) -> mail.ComposedEmail:
         if message.params["registration_id"] == broken.registration.id:
             raise ValueError(f"cannot write to {message.to_address}")
         return await compose(message, settings)
 
-    monkeypatch.setitem(mail.COMPOSERS, emails.reg.CONFIRMED_MAIL, failing)
-    assert await deliver_due(SmtpTransport(smtp_settings), smtp_settings) == 1
+    composers = {**MAIL_COMPOSERS, emails.reg.CONFIRMED_MAIL: failing}
+    assert await deliver_due(composers, SmtpTransport(smtp_settings), smtp_settings) == 1
     stored = await OutboxMessage.get(to_address="broken@example.org")
     assert stored.status == OutboxStatus.PENDING and stored.attempts == 1
     assert "ValueError: cannot write to broken@example.org" in stored.last_error
@@ -332,7 +336,7 @@ async def test_manage_links_never_reach_a_log_line(
 
         monkeypatch.setattr("attendees.manage.export_data", broken)
         assert (await web.get(manage + "/data.json")).status_code == 500
-    await deliver_due(SmtpTransport(smtp_settings), smtp_settings)
+    await deliver_due(MAIL_COMPOSERS, SmtpTransport(smtp_settings), smtp_settings)
     logged = _logged(caplog)
     assert "unhandled error on GET /registrations/{token}/data.json" in logged
     assert "the database fell over" in logged

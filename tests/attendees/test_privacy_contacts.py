@@ -16,6 +16,7 @@ import httpx
 
 from attendees.models import Person, Registration, RegistrationStatus
 from events.models import Audience
+from sala.app import MAIL_COMPOSERS
 from sala.config import Settings
 from sala.mail import SmtpTransport, deliver_due
 from sala.models import Role
@@ -48,7 +49,7 @@ async def _register(
 
 async def _mail_to(server: MailServer, settings: Settings, address: str) -> list[tuple[str, str]]:
     """Send what is due; the (subject, text) of every message this address received."""
-    while await deliver_due(SmtpTransport(settings), settings):
+    while await deliver_due(MAIL_COMPOSERS, SmtpTransport(settings), settings):
         pass
     found = []
     for message in server.inbox.messages:
@@ -305,7 +306,7 @@ async def test_staff_see_only_the_contact_typed_for_each_registration(
 async def test_the_certificate_of_a_registration_that_stands_alone_reaches_its_email(
     smtp_client: httpx.AsyncClient, mail_server: MailServer, smtp_settings: Settings
 ) -> None:
-    from attendees.certificates import issue_certificates, render_pending
+    from certificates.services import issue_certificates, render_pending
 
     admin = await make_staff(Role.ADMIN)
     first = await make_session(title_en="Earlier")

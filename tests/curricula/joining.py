@@ -8,6 +8,7 @@ from email.message import EmailMessage
 import httpx
 
 from curricula.membership import MEMBERSHIP_MAIL
+from sala.app import MAIL_COMPOSERS
 from sala.config import Settings
 from sala.mail import SmtpTransport, compose, deliver_due
 from sala.models import OutboxMessage
@@ -31,7 +32,7 @@ async def join_link_from_outbox(settings: Settings, address: str) -> str:
         await OutboxMessage.filter(kind=MEMBERSHIP_MAIL, to_address=address).order_by("-id").first()
     )
     assert message is not None, f"no confirmation request was queued for {address}"
-    return join_link_in((await compose(message, settings)).text)
+    return join_link_in((await compose(MAIL_COMPOSERS, message, settings)).text)
 
 
 async def answer(client: httpx.AsyncClient, link: str, reply: str = "yes") -> httpx.Response:
@@ -43,7 +44,7 @@ async def answer(client: httpx.AsyncClient, link: str, reply: str = "yes") -> ht
 
 async def mail_to(server: MailServer, settings: Settings, address: str) -> list[EmailMessage]:
     """Send what is due through SMTP, as the worker does; what ``address`` received."""
-    while await deliver_due(SmtpTransport(settings), settings):
+    while await deliver_due(MAIL_COMPOSERS, SmtpTransport(settings), settings):
         pass
     return [m for m in server.inbox.messages if m["To"] == address]
 

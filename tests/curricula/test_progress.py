@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from attendees.models import Certificate, Invitation, Person, Registration
-from attendees.tickets import ticket_for
+from attendees.models import Invitation, Person, Registration
+from certificates.models import Certificate
+from checkin.tickets import ticket_for
 from curricula.models import Module
 from sala.config import Settings
 from sala.models import OutboxMessage, Role

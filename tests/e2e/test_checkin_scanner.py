@@ -580,7 +580,7 @@ def test_a_version_1_ticket_still_checks_in_offline(
     phone: Page, facilitator_door: FacilitatorDoor, sala_data_dir: Path
 ) -> None:
     """A ticket issued before ticket ids (ids in clear), read on the phone offline."""
-    from attendees.tickets import issue_v1_token, load_keys
+    from checkin.tickets import issue_v1_token, load_keys
 
     second = facilitator_door.registration_ids[1]
     token = issue_v1_token(

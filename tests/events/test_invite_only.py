@@ -16,6 +16,7 @@ from attendees.invitations import invite_organisation, invite_person
 from attendees.models import Registration
 from events.models import Audience, Session, SessionStatus
 from sala import mail
+from sala.app import MAIL_COMPOSERS
 from sala.config import Settings
 from sala.models import OutboxMessage, Role
 from tests.factories import csrf_from, log_in, make_session, make_staff, token_for
@@ -193,7 +194,7 @@ async def test_invitation_email_links_to_the_slug(
         hidden, email="guest@example.org", actor=admin, settings=settings, language="en"
     )
     message = await OutboxMessage.get(kind="invitation_to_invitee")
-    content = await mail.compose(message, settings)
+    content = await mail.compose(MAIL_COMPOSERS, message, settings)
     link = f"{BASE}/sessions/i/{hidden.slug}?invitation={invitation.code}"
     assert link in content.text and f'href="{link}"' in content.html
     assert not re.search(rf"/sessions/{hidden.id}\b", content.text + content.html)

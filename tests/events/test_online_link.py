@@ -13,6 +13,7 @@ from attendees.emails import enqueue_due_reminders
 from attendees.registration import cancel_registration
 from events.calendar import registrant_calendar_bytes
 from events.models import Session
+from sala.app import MAIL_COMPOSERS
 from sala.config import Settings
 from sala.mail import SmtpTransport, deliver_due
 from sala.models import Role
@@ -95,7 +96,7 @@ async def test_nobody_but_staff_and_confirmed_registrants_gets_the_meeting_link(
     stored = await Session.get(id=session["id"])
     first = await register_person(stored, smtp_settings, email="first@example.org")
     await register_person(stored, smtp_settings, email="second@example.org")
-    await deliver_due(SmtpTransport(smtp_settings), smtp_settings)
+    await deliver_due(MAIL_COMPOSERS, SmtpTransport(smtp_settings), smtp_settings)
     assert MEETING in _mail_to(mail_server, "first@example.org", "Your seat is confirmed")
     waiting = _mail_to(mail_server, "second@example.org", "waiting list")
     assert "room-7f3a9c" not in waiting
@@ -104,7 +105,7 @@ async def test_nobody_but_staff_and_confirmed_registrants_gets_the_meeting_link(
     # A seat comes free: the promotion email carries it; so does the reminder.
     await cancel_registration(first.registration.id, settings=smtp_settings, actor=admin)
     assert await enqueue_due_reminders(smtp_settings) == 1
-    await deliver_due(SmtpTransport(smtp_settings), smtp_settings)
+    await deliver_due(MAIL_COMPOSERS, SmtpTransport(smtp_settings), smtp_settings)
     assert MEETING in _mail_to(mail_server, "second@example.org", "a seat has become free")
     assert MEETING in _mail_to(mail_server, "second@example.org", "A reminder")
     cancelled = _mail_to(mail_server, "first@example.org", "has been cancelled")

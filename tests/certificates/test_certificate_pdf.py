@@ -22,15 +22,15 @@ import zxingcpp
 from fpdf import FPDF
 from PIL import Image, ImageChops, ImageDraw
 
-from attendees.certificate_pdf.fonts import add_fonts, printable
-from attendees.certificate_pdf.page import (
+from certificates.pdf.fonts import add_fonts, printable
+from certificates.pdf.page import (
     PAGE_HEIGHT,
     PAGE_WIDTH,
     CertificateContent,
     Signature,
     render_certificate,
 )
-from attendees.certificate_pdf.textfit import fit_text
+from certificates.pdf.textfit import fit_text
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 URL = "https://sala.example.org/verify/K7Q2-M9XW-4TRA"

@@ -40,14 +40,14 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from attendees.certificate_pdf.page import CertificateContent, Signature, render_certificate
-from attendees.errors import (
+from attendees.models import Person, Registration, RegistrationStatus
+from certificates.errors import (
     CertificateHolderGone,
     CertificateNotFound,
     CertificateReplaced,
     NoCheckIns,
 )
-from attendees.models import (
+from certificates.models import (
     Certificate,
     CertificateImage,
     CertificateKind,
@@ -55,10 +55,8 @@ from attendees.models import (
     CertificateSignatory,
     CertificateStatus,
     CertificateWording,
-    Person,
-    Registration,
-    RegistrationStatus,
 )
+from certificates.pdf.page import CertificateContent, Signature, render_certificate
 from events.models import Session, Topic
 from events.services import get_session_for_staff
 from sala import audit, db, mail

@@ -11,9 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from attendees.models import CheckinScan, Registration
+from attendees.models import Registration
 from attendees.registration import cancel_registration
-from attendees.tickets import issue_token, issue_v1_token, load_keys, replace_ticket, ticket_for
+from checkin.models import CheckinScan
+from checkin.tickets import issue_token, issue_v1_token, load_keys, replace_ticket, ticket_for
 from sala.config import Settings
 from sala.models import Role
 from tests.factories import make_session, make_staff, register_person, token_for

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from attendees.tickets import ticket_for
+from checkin.tickets import ticket_for
 from sala.app import STAFF_LOGIN_HOURS
 from sala.config import STATIC_DIR, Settings
 from sala.models import Role

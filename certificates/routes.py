@@ -22,11 +22,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from attendees import certificates as service
 from attendees import manage, people
-from attendees.errors import CertificateNotFound
-from attendees.limits import name_check_allowed
-from attendees.models import Certificate, CertificateStatus, Registration, RegistrationStatus
+from attendees.models import Registration, RegistrationStatus
+from certificates import services as service
+from certificates.errors import CertificateNotFound
+from certificates.limits import name_check_allowed
+from certificates.models import Certificate, CertificateStatus
 from events.models import Topic
 from events.services import get_session_for_staff, list_topics
 from sala.csrf import read_form

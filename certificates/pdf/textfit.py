@@ -25,7 +25,7 @@ from itertools import pairwise
 
 from fpdf import FPDF
 
-from attendees.certificate_pdf.fonts import LATIN, printable
+from certificates.pdf.fonts import LATIN, printable
 
 _REFERENCE_SIZE = 10.0
 _CACHE_SIZE = 20_000

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from attendees.models import Registration
-from attendees.tickets import ticket_for
+from checkin.tickets import ticket_for
 from sala.config import Settings
 from sala.models import Role
 from tests.factories import make_session, make_staff, register_person, token_for

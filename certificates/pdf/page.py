@@ -21,10 +21,10 @@ from datetime import datetime
 
 from fpdf import FPDF
 
-from attendees.certificate_pdf.embedding import CertificateOutput
-from attendees.certificate_pdf.fonts import LATIN, add_fonts, printable
-from attendees.certificate_pdf.images import fit_image, place_image
-from attendees.certificate_pdf.textfit import FittedText, fit_text
+from certificates.pdf.embedding import CertificateOutput
+from certificates.pdf.fonts import LATIN, add_fonts, printable
+from certificates.pdf.images import fit_image, place_image
+from certificates.pdf.textfit import FittedText, fit_text
 from sala.qrcodes import qr_png
 
 MAX_SIGNATURES = 3

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from attendees import certificates as service
-from attendees.models import Certificate
+from certificates import services as service
+from certificates.models import Certificate
 from sala.errors import ValidationFailed
 from sala.i18n import N_
 from sala.jsonapi import read_json_object

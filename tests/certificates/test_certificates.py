@@ -21,12 +21,14 @@ import zxingcpp
 from PIL import Image
 from starlette.applications import Starlette
 
-from attendees import certificates
 from attendees.manage import manage_url
-from attendees.models import Certificate, CertificateStatus, Registration
-from attendees.tickets import ticket_for
+from attendees.models import Registration
+from certificates import services as certificates
+from certificates.models import Certificate, CertificateStatus
+from checkin.tickets import ticket_for
 from events.models import Topic
 from sala import mail
+from sala.app import MAIL_COMPOSERS
 from sala.config import Settings
 from sala.i18n import format_date, in_language
 from sala.models import OutboxMessage, Role
@@ -130,7 +132,7 @@ async def test_worker_makes_the_pdf_and_emails_it_in_the_holders_language(
 
     messages = await OutboxMessage.filter(kind=certificates.CERTIFICATE_MAIL)
     assert [m.to_address for m in messages] == ["sokha@example.org"]
-    composed = await mail.compose(messages[0], settings)
+    composed = await mail.compose(MAIL_COMPOSERS, messages[0], settings)
     pdfs = [a for a in composed.attachments if a.content_type == "application/pdf"]
     assert len(pdfs) == 1
     text = _text(pdfs[0].data)
@@ -595,7 +597,7 @@ async def test_the_real_code_still_shows_the_training_whatever_the_query_string(
         assert facts["training"]["topic"] == "sogie" and facts["dates"]
     await certificates.render_pending(settings)
     messages = await OutboxMessage.filter(kind=certificates.CERTIFICATE_MAIL)
-    composed = await mail.compose(messages[0], settings)
+    composed = await mail.compose(MAIL_COMPOSERS, messages[0], settings)
     assert f"/verify/{certificate.code}" in composed.text
     (pdf,) = [a for a in composed.attachments if a.content_type == "application/pdf"]
     assert SECRET_TITLE_EN in _text(pdf.data) and certificate.code in _text(pdf.data)

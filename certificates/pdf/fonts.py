@@ -13,7 +13,7 @@ empty box.
 
 Parsing a font costs about 6 ms, so each thread parses each font once (:func:`add_fonts`
 gives a document light copies of its thread's parsed fonts); how the fonts are embedded is
-in ``attendees.certificate_pdf.embedding``.
+in ``certificates.pdf.embedding``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ queue and the API alike.
 
 A ticket names its registration by a random ticket id (version 2) or, for tickets issued
 before ticket ids, by registration id, session id and seed (version 1; see
-``attendees.tickets``); a scan by name (the scanner's search) names the registration itself.
+``checkin.tickets``); a scan by name (the scanner's search) names the registration itself.
 
 A scan is idempotent on its ``scan_id`` (made by the device): the first time it is decided
 and the answer stored; the same scan again gets the stored answer and changes nothing. Two
@@ -27,9 +27,10 @@ from tortoise.transactions import in_transaction
 
 from attendees.errors import RegistrationNotFound
 from attendees.forms import RegistrationInput
-from attendees.models import Registration, RegistrationSource, RegistrationStatus, ScanResult
+from attendees.models import Registration, RegistrationSource, RegistrationStatus
 from attendees.registration import register
-from attendees.tickets import (
+from checkin.models import ScanResult
+from checkin.tickets import (
     InvalidTicket,
     LegacyTicketClaims,
     TicketClaims,

@@ -41,7 +41,7 @@ from fpdf.output import (
 )
 from fpdf.syntax import Name, PDFArray, PDFContentStream
 
-from attendees.certificate_pdf.fonts import KHMER, LATIN, StaticFont, static_fonts
+from certificates.pdf.fonts import KHMER, LATIN, StaticFont, static_fonts
 
 # What a name or a wording is likely to need, embedded in every certificate.
 _BASE_CODE_POINTS = {

@@ -20,7 +20,7 @@ from attendees.forms import parse_registration
 from attendees.manage import manage_url
 from attendees.models import Registration, RegistrationSource
 from attendees.registration import register
-from attendees.tickets import (
+from checkin.tickets import (
     InvalidTicket,
     LegacyTicketClaims,
     TicketClaims,

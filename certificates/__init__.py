@@ -1,0 +1,1 @@
+"""Certificates: issuing, verification, design, the PDF renderer."""

@@ -1,0 +1,30 @@
+"""Errors of the certificates package (see ``sala.errors`` for the whole tree)."""
+
+from __future__ import annotations
+
+from sala.errors import Conflict, NotFound
+from sala.i18n import N_
+
+
+class NoCheckIns(Conflict):
+    """Certificates are for people who were there."""
+
+    code = "no_check_ins"
+    message = N_(
+        "Nobody was checked in at this session, so there is nobody to give a certificate to."
+    )
+
+
+class CertificateNotFound(NotFound):
+    code = "certificate_not_found"
+    message = N_("There is no certificate with this code. Check the code and try again.")
+
+
+class CertificateReplaced(Conflict):
+    code = "certificate_replaced"
+    message = N_("This certificate has already been replaced by a newer one.")
+
+
+class CertificateHolderGone(Conflict):
+    code = "certificate_holder_gone"
+    message = N_("The holder deleted their data: there is nobody to give a new certificate to.")

@@ -1,0 +1,1 @@
+"""Tickets (QR), check-in, the door scanner and its offline PWA."""
