@@ -65,7 +65,7 @@ from sala.errorlog import log_error
 from sala.errors import PermissionDenied, ValidationFailed
 from sala.forms import FieldReader
 from sala.i18n import N_, current_language, format_date, in_language
-from sala.models import Role, StaffUser
+from sala.models import StaffUser
 
 log = logging.getLogger("sala.certificates")
 
@@ -487,10 +487,10 @@ async def certificate_for_staff(staff: StaffUser, certificate_id: int) -> Certif
         raise CertificateNotFound()
     session_id: int | None = certificate.session_id  # type: ignore[attr-defined]
     if session_id is None:  # a curriculum certificate: admins only
-        if staff.role != Role.ADMIN:
+        if not staff.is_admin:
             raise PermissionDenied()
         return certificate
-    await get_session_for_staff(staff, session_id)
+    await get_session_for_staff(staff, session_id)  # events.services.runs_session
     return certificate
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -122,6 +123,8 @@ def offline_list_expiry(session: Session) -> datetime:
     return session.ends_at + OFFLINE_LIST_KEPT
 
 
+WALK_IN_DEVICE = "walk-in"
+
 # Single scans arriving together (many doors, one server) are decided in one transaction.
 _door = db.GroupCommit()
 
@@ -144,7 +147,8 @@ def _batch_steps(
         yield from session_access_steps(staff, session_id)
     answers = []
     for scan, claim in zip(scans, claims, strict=True):
-        answers.append((yield from _scan_steps(scan, claim, staff, now)))
+        answer = yield from _scan_steps(scan, claim, staff, now)
+        answers.append(answer)
     return answers
 
 
@@ -331,8 +335,15 @@ async def walk_in(
     registration = outcome.registration
     if registration.status != RegistrationStatus.CONFIRMED:
         return WalkIn(registration, False, outcome.waitlist_position)
-    await Registration.filter(id=registration.id, checked_in_at=None).update(
-        checked_in_at=datetime.now(UTC), checked_in_by_id=staff.id, checked_in_device="walk-in"
+    # Checked in as the scanner's search by name does: the same steps, and a scan on record.
+    door = Scan(
+        token="",
+        session_id=session_id,
+        scan_id=f"walk-in-{secrets.token_hex(12)}",
+        scanned_at=None,
+        device_id=WALK_IN_DEVICE,
+        registration_id=registration.id,
     )
+    await check_in([door], staff=staff, settings=settings)
     await registration.refresh_from_db()
-    return WalkIn(registration, True, None)
+    return WalkIn(registration, registration.checked_in_at is not None, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -28,7 +29,7 @@ from sala import audit, db
 from sala.config import Settings
 from sala.errors import PermissionDenied, ValidationFailed
 from sala.i18n import N_
-from sala.models import Role, StaffUser
+from sala.models import StaffUser
 
 # ----------------------------------------------------------------------------- topics
 
@@ -148,19 +149,29 @@ async def get_session_by_slug(slug: str) -> Session:
     return session
 
 
-def can_manage_session(user: StaffUser, session: Session, facilitator_ids: set[int]) -> bool:
-    return user.role == Role.ADMIN or user.id in facilitator_ids
+def runs_session(user: StaffUser, *, assigned: bool) -> bool:
+    """**The** rule of who runs a session (sees its people, checks them in, issues their
+    certificates): an admin, or a facilitator assigned to it. Every check below calls it."""
+    return user.is_admin or assigned
+
+
+async def _session_run_by(user: StaffUser, session_id: int) -> Session | None:
+    """The session, if it exists and this staff member runs it; raises PermissionDenied if
+    it exists and they do not."""
+    session = await Session.filter(id=session_id).select_related("topic").first()
+    if session is None:
+        return None
+    await session.fetch_related("facilitators")
+    if not runs_session(user, assigned=any(f.id == user.id for f in session.facilitators)):
+        raise PermissionDenied()
+    return session
 
 
 async def get_session_for_staff(user: StaffUser, session_id: int) -> Session:
     """Load a session for a staff member, refusing one they are not assigned to."""
-    session = await Session.filter(id=session_id).select_related("topic").first()
+    session = await _session_run_by(user, session_id)
     if session is None:
         raise SessionNotFound()
-    await session.fetch_related("facilitators")
-    facilitator_ids = {f.id for f in session.facilitators}
-    if not can_manage_session(user, session, facilitator_ids):
-        raise PermissionDenied()
     return session
 
 
@@ -175,7 +186,7 @@ def session_access_steps(user: StaffUser, session_id: int) -> db.Steps[None]:
     )
     if row is None:
         raise SessionNotFound()
-    if not (user.role == Role.ADMIN or row["assigned"]):
+    if not runs_session(user, assigned=bool(row["assigned"])):
         raise PermissionDenied()
 
 
@@ -191,17 +202,17 @@ class SessionView:
 async def get_session_for_viewer(user: StaffUser | None, session_id: int) -> SessionView:
     """Staff see their own sessions in any state; anyone else a public session by its id."""
     if user is not None:
-        session = await Session.filter(id=session_id).select_related("topic").first()
-        if session is not None:
-            await session.fetch_related("facilitators")
-            if can_manage_session(user, session, {f.id for f in session.facilitators}):
+        with contextlib.suppress(PermissionDenied):
+            session = await _session_run_by(user, session_id)
+            if session is not None:
                 return SessionView(session, by_staff=True)
     return SessionView(await get_public_session(session_id), by_staff=False)
 
 
 async def list_sessions_for_staff(user: StaffUser, *, include_past: bool = False) -> list[Session]:
+    """The sessions this staff member runs (see :func:`runs_session`), as one query."""
     query = Session.all().select_related("topic").prefetch_related("facilitators")
-    if user.role != Role.ADMIN:
+    if not user.is_admin:
         query = query.filter(facilitators__id=user.id)
     if not include_past:
         query = query.filter(ends_at__gte=datetime.now(UTC) - timedelta(days=1))

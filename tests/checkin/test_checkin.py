@@ -334,6 +334,12 @@ async def test_undo_and_walk_in_and_the_counter(
         headers=headers,
     )
     assert seated.json()["checked_in"] is True and seated.json()["checked_in_at"] is not None
+    # The door's check-in, the same as a scan: on the scan record, on every phone's list.
+    scans = await CheckinScan.filter(registration_id=seated.json()["id"])
+    assert [(s.result, s.device_id) for s in scans] == [("checked_in", "walk-in")]
+    listing = await client.get(f"/api/v1/sessions/{session.id}/checkin-list", headers=headers)
+    door_entry = next(t for t in listing.json()["tickets"] if t["chosen_name"] == "Second")
+    assert door_entry["checked_in_by"] == _facilitator.name
     outsider_headers = await token_for(await make_staff(Role.FACILITATOR))
     refused = await client.post(
         f"/api/v1/sessions/{session.id}/walk-ins", json=walk, headers=outsider_headers
