@@ -7,6 +7,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from sala.i18n import N_, gettext
 from sala.models import StaffUser
 
 
@@ -18,6 +19,22 @@ class Sector(StrEnum):
     MEDIA = "media"
     COMMUNITY = "community"
     OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        """The sector's name in the current language: the one place pages and exports get it."""
+        return gettext(_SECTOR_LABELS[self])
+
+
+_SECTOR_LABELS = {
+    Sector.STUDENT: N_("Student"),
+    Sector.NGO: N_("NGO"),
+    Sector.GOVERNMENT: N_("Government"),
+    Sector.PRIVATE: N_("Private company"),
+    Sector.MEDIA: N_("Media"),
+    Sector.COMMUNITY: N_("Community member"),
+    Sector.OTHER: N_("Other"),
+}
 
 
 class RegistrationStatus(StrEnum):

@@ -14,7 +14,7 @@ class SessionRoster:
     confirmed: list[Registration]
     waitlisted: list[Registration]
     cancelled: list[Registration]
-    by_sector: dict[str, int]
+    by_sector: dict[Sector, int]
 
 
 async def roster(session: Session) -> SessionRoster:
@@ -25,7 +25,7 @@ async def roster(session: Session) -> SessionRoster:
         key=lambda r: (r.waitlisted_at or datetime.min.replace(tzinfo=UTC), r.id),
     )
     cancelled = [r for r in registrations if r.status == RegistrationStatus.CANCELLED]
-    by_sector = {sector.value: 0 for sector in Sector}
+    by_sector = dict.fromkeys(Sector, 0)
     for registration in confirmed + waitlisted:
-        by_sector[registration.sector.value] += 1
+        by_sector[registration.sector] += 1
     return SessionRoster(confirmed, waitlisted, cancelled, by_sector)

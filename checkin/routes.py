@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from attendees.models import Sector
 from events.models import SessionStatus
 from events.services import get_session_for_staff, list_sessions_for_staff
 from sala.config import STATIC_DIR
@@ -81,7 +82,7 @@ async def scanner(request: Request) -> Response:
     return render(
         request,
         "checkin/scanner.html",
-        {"session": session, "config": config},
+        {"session": session, "config": config, "sectors": list(Sector)},
         headers=PRIVATE_HEADERS,
     )
 
