@@ -59,7 +59,7 @@ from certificates.models import (
 from certificates.pdf.page import CertificateContent, Signature, render_certificate
 from events.models import Session, Topic
 from events.services import get_session_for_staff
-from sala import audit, db, mail
+from sala import audit, db, links, mail
 from sala.config import Settings
 from sala.errorlog import log_error
 from sala.errors import PermissionDenied, ValidationFailed
@@ -465,7 +465,7 @@ def verification_url(certificate: Certificate, settings: Settings) -> str:
 
 
 def _verification_url(code: str, settings: Settings) -> str:
-    return f"{settings.base_url}/verify/{code}"
+    return links.absolute_url(settings, "certificate_verify", code=code)
 
 
 # ----------------------------------------------------------------------------- revoking

@@ -45,7 +45,7 @@ from curricula.errors import (
     TeamNotFound,
 )
 from curricula.models import Team, TeamMember
-from sala import audit, db, mail
+from sala import audit, db, links, mail
 from sala.config import Settings
 from sala.errors import PermissionDenied, ValidationFailed
 from sala.i18n import N_
@@ -68,7 +68,8 @@ def join_url(member: TeamMember, settings: Settings, *, language: str = "") -> s
     """The person's link to say yes or no, opening in their language; it works once, while
     the request is pending."""
     token = _serializer(settings.secret_key).dumps([member.id, member.join_key])
-    return f"{settings.base_url}/teams/join/{token}" + (f"?lang={language}" if language else "")
+    query = {"lang": language} if language else None
+    return links.absolute_url(settings, "team_join", token=token, query=query)
 
 
 async def member_for_token(token: str, settings: Settings) -> TeamMember:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from sala import links
 from sala.i18n import pick
 from sala.models import StaffUser
 
@@ -131,13 +132,14 @@ class Session(Model):
     @property
     def public_path(self) -> str:
         """The path of the session's public page: the one rule for every link to it (pages,
-        emails, calendar files, the API). The routes ``session`` and ``invited_session`` of
-        ``events/routes.py`` serve these paths; a test checks that they agree."""
+        emails, calendar files, the API), from the routes ``session`` and ``invited_session``."""
         if self.is_invite_only:
-            return f"/sessions/i/{self.slug}"
-        return f"/sessions/{self.id}"
+            return links.path_for("invited_session", slug=self.slug)
+        return links.path_for("session", session_id=self.id)
 
     @property
     def calendar_path(self) -> str:
         """The path of the session's public calendar file (no online link in it)."""
-        return f"{self.public_path}/calendar.ics"
+        if self.is_invite_only:
+            return links.path_for("invited_session_ics", slug=self.slug)
+        return links.path_for("session_ics", session_id=self.id)

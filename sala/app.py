@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import attendees.api
@@ -79,6 +79,27 @@ BACKGROUND = Background(
 )
 
 
+# The route table: every page and API route of every package, in the order tried.
+ROUTES: list[BaseRoute] = [
+    # First the two busiest paths, registration and check-in: Starlette tries the
+    # routes in order, and at the door every route tried is time lost.
+    *attendees.api.routes,
+    *checkin.api.routes,
+    *sala.api.routes,
+    *sala.routes.routes,
+    *events.routes.routes,
+    *events.api.routes,
+    *attendees.routes.routes,
+    *checkin.routes.routes,
+    *certificates.routes.routes,
+    *certificates.api.routes,
+    *curricula.routes.routes,
+    *curricula.api.routes,
+    Route("/static/fonts/noto-sans-khmer.ttf", khmer_font, name="khmer_font"),
+    Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+]
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
 
@@ -106,24 +127,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             gc.unfreeze()
 
     app = Starlette(
-        routes=[
-            # First the two busiest paths, registration and check-in: Starlette tries the
-            # routes in order, and at the door every route tried is time lost.
-            *attendees.api.routes,
-            *checkin.api.routes,
-            *sala.api.routes,
-            *sala.routes.routes,
-            *events.routes.routes,
-            *events.api.routes,
-            *attendees.routes.routes,
-            *checkin.routes.routes,
-            *certificates.routes.routes,
-            *certificates.api.routes,
-            *curricula.routes.routes,
-            *curricula.api.routes,
-            Route("/static/fonts/noto-sans-khmer.ttf", khmer_font, name="khmer_font"),
-            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-        ],
+        routes=ROUTES,
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.https),
             Middleware(
