@@ -14,11 +14,15 @@ class RegistrationNotFound(NotFound):
 
 
 class RegistrationNotOpen(Conflict):
+    """Before the session's ``registration_opens_at``."""
+
     code = "registration_not_open"
     message = N_("Registration for this training is not open yet.")
 
 
 class RegistrationClosed(Conflict):
+    """After the session's ``registration_closes_at`` (without one: once it has started)."""
+
     code = "registration_closed"
     message = N_("Registration for this training is closed.")
 
@@ -47,6 +51,8 @@ class InvitationRequired(ValidationFailed):
 
 
 class InvitationInvalid(ValidationFailed):
+    """A code that is no invitation to this session (or a personal invitation for another email)."""
+
     code = "invitation_invalid"
 
     def __init__(self) -> None:
@@ -56,6 +62,8 @@ class InvitationInvalid(ValidationFailed):
 
 
 class InvitationUsedUp(ValidationFailed):
+    """An organisation's code whose seats have all been taken."""
+
     code = "invitation_used_up"
 
     def __init__(self) -> None:

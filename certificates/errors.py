@@ -16,15 +16,21 @@ class NoCheckIns(Conflict):
 
 
 class CertificateNotFound(NotFound):
+    """No certificate with this code (or a malformed code): the same answer for both."""
+
     code = "certificate_not_found"
     message = N_("There is no certificate with this code. Check the code and try again.")
 
 
 class CertificateReplaced(Conflict):
+    """Reissuing a certificate that was already reissued (a second click, two staff at once)."""
+
     code = "certificate_replaced"
     message = N_("This certificate has already been replaced by a newer one.")
 
 
 class CertificateHolderGone(Conflict):
+    """Reissuing for a holder who deleted their data: there is no name to print."""
+
     code = "certificate_holder_gone"
     message = N_("The holder deleted their data: there is nobody to give a new certificate to.")

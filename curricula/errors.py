@@ -7,11 +7,15 @@ from sala.i18n import N_
 
 
 class TeamNotFound(NotFound):
+    """No such team, or no such member of it."""
+
     code = "team_not_found"
     message = N_("There is no such team or member.")
 
 
 class CurriculumNotFound(NotFound):
+    """No such curriculum, or no such module of it."""
+
     code = "curriculum_not_found"
     message = N_("There is no such curriculum or module.")
 
@@ -33,6 +37,8 @@ class CyclicPrerequisites(ValidationFailed):
 
 
 class ModuleHasProgress(Conflict):
+    """Removing a module that members have already booked or done."""
+
     code = "module_has_progress"
     message = N_(
         "Members completed this module through the topic you are removing. Keep the topic, "
@@ -87,5 +93,7 @@ class CertificateByAdminsOnly(PermissionDenied):
 
 
 class CurriculumNotComplete(Conflict):
+    """A curriculum certificate asked for before every module is done."""
+
     code = "curriculum_not_complete"
     message = N_("Not every module is done yet: the curriculum certificate comes at the end.")
