@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,7 +45,6 @@ class Settings:
     # Personal data of people with no session in this many days is anonymised (counts stay).
     retention_days: int = 1095
     organisation_name: str = "CLGBT"
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
