@@ -14,6 +14,7 @@ the world's ids. If a new composer needs more, add them to ``PARAMS`` (the test 
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -289,3 +290,52 @@ async def test_without_discreet_mail_there_is_no_lead(
     english = received[("registration_confirmed_to_registrant", "en")]
     assert TITLE_EN in english["Subject"]
     assert _first_line(_plain(english)) == "Hello Kanha,"
+
+
+_PACKAGES = ("sala", "events", "attendees", "checkin", "certificates", "curricula")
+
+
+def _queued_kinds() -> dict[str, str]:
+    """Every kind of mail the code can queue: the ``*_MAIL`` constants of the packages, and
+    each call of ``enqueue``/``outbox_insert`` names its kind by one of them (or passes on a
+    ``kind`` it was given)."""
+    root = Path(__file__).resolve().parents[2]
+    kinds: dict[str, str] = {}
+    for package in _PACKAGES:
+        for path in (root / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id.endswith("_MAIL")
+                    and isinstance(node.value, ast.Constant)
+                ):
+                    kinds[node.value.value] = f"{path.relative_to(root)}:{node.lineno}"
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in (
+                    "enqueue",
+                    "outbox_insert",
+                ):
+                    first = node.args[0] if node.args else None
+                    choices = (
+                        [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]
+                    )
+                    for choice in choices:
+                        named = getattr(choice, "id", None) or getattr(choice, "attr", None) or ""
+                        assert named == "kind" or named.endswith("_MAIL"), (
+                            f"{path.relative_to(root)}:{node.lineno} queues a kind that is not "
+                            "a *_MAIL constant, so this test cannot see it"
+                        )
+    return kinds
+
+
+def test_every_kind_the_code_queues_has_a_composer() -> None:
+    """Composers are listed in sala/app.py, not registered on import: a kind left out there
+    would sit in the outbox and fail."""
+    kinds = _queued_kinds()
+    assert len(kinds) >= 10
+    missing = {kind: where for kind, where in kinds.items() if kind not in MAIL_COMPOSERS}
+    assert not missing, f"add these to an emails.COMPOSERS listed in sala/app.py: {missing}"
