@@ -13,7 +13,10 @@ from sala.errors import ValidationFailed
 from sala.forms import FieldReader
 from sala.i18n import N_
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# Visible ASCII only: an address with invisible or look-alike characters reads as another's.
+_EMAIL = re.compile(
+    r"^[\x21-\x3f\x41-\x7e]{1,64}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$"
+)
 _PHONE_SEPARATORS = re.compile(r"[\s\-\.\(\)]")
 
 

@@ -43,12 +43,14 @@ _CONTROL_BUT_NEWLINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u
 
 # Characters that change the order text is shown in (bidirectional embeddings, overrides,
 # isolates and marks) or show nothing at all (word joiner, invisible operators, BOM, soft
-# hyphen, fillers): they let "Dara" and "Dara\u202e" be two people, or an address read
+# hyphen, fillers, the combining grapheme joiner, Khmer's deprecated inherent vowels U+17B4
+# and U+17B5, tag characters): they let "Dara" and "Dara\u202e" be two people, or an address read
 # as another. Khmer's zero-width space and the joiners (U+200B-U+200D) stay allowed: Khmer
 # writes them between words and inside clusters, and emoji sequences need the joiner.
 _INVISIBLE = re.compile(
-    "[\u00ad\u061c\u115f\u1160\u180e\u200e\u200f\u202a-\u202e\u2060-\u2064"
-    "\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]"
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200e\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb"
+    "\U000e0000-\U000e007f]"
 )
 
 

@@ -21,6 +21,10 @@ REFUSED = [
     "\ufeff",  # byte order mark
     "\u00ad",  # soft hyphen
     "\u3164",  # Hangul filler: looks like a space, is a letter
+    "\u17b4",  # Khmer inherent vowel aq: deprecated, draws nothing
+    "\u17b5",  # Khmer inherent vowel aa: the same
+    "\u034f",  # combining grapheme joiner
+    "\U000e0041",  # tag letter A: invisible text riding along
 ]
 
 
@@ -78,3 +82,38 @@ async def test_khmer_zero_width_space_and_joiners_stay_allowed(
         "Dara 👩\u200d💻",
         "ក\u200cខ",
     }
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "da\u200bra@example.org",
+        "dara@exam\u200bple.org",
+        "dаra@example.org",
+        "dara@example.o\u200d",
+    ],
+    ids=["zero-width space", "zero-width in domain", "Cyrillic a", "joiner in domain"],
+)
+async def test_an_email_with_an_invisible_or_look_alike_character_is_refused(
+    client: httpx.AsyncClient, email: str
+) -> None:
+    """The zero-width space and the joiners, allowed in Khmer names, have no place in an
+    address; nor has a Cyrillic "а" that makes another's address look like Dara's."""
+    session = await make_session()
+    answer = await client.post(
+        f"/api/v1/sessions/{session.id}/registrations",
+        json={"chosen_name": "Dara", "email": email, "sector": "ngo", "consent": True},
+    )
+    assert answer.status_code == 422
+    assert "email" in answer.json()["error"]["fields"]
+    assert await Registration.all().count() == 0
+
+
+async def test_ordinary_addresses_still_register(client: httpx.AsyncClient) -> None:
+    session = await make_session(capacity="10")
+    for email in ("Dara.Sok+sala@Example.org", "o'neil@mail.gov.kh", "x_y@sub-domain.xn--p1ai"):
+        answer = await client.post(
+            f"/api/v1/sessions/{session.id}/registrations",
+            json={"chosen_name": "Dara", "email": email, "sector": "ngo", "consent": True},
+        )
+        assert answer.status_code == 201, (email, answer.text)
