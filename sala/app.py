@@ -40,6 +40,7 @@ from curricula.schemas import SCHEMAS as CURRICULA_SCHEMAS
 from events.schemas import SCHEMAS as EVENTS_SCHEMAS
 from sala import db
 from sala.config import STATIC_DIR, Settings, load_settings
+from sala.errorlog import keep_words_out_of_server_logs
 from sala.errors import SalaError
 from sala.fonts import khmer_font
 from sala.i18n import LanguageMiddleware
@@ -102,6 +103,7 @@ ROUTES: list[BaseRoute] = [
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
+    keep_words_out_of_server_logs()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
