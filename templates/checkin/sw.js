@@ -56,6 +56,14 @@ function forgetLists() {
   });
 }
 
+// The login page asks (static/js/forget-names.js): whoever logged out, on whatever page, the
+// names this phone kept for the door go now, not when the scanner is next opened.
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "forget-names") {
+    event.waitUntil(Promise.all([forgetLists(), forgetPages()]));
+  }
+});
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return;
