@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -138,11 +139,14 @@ async def get_public_session(session_id: int) -> Session:
     return session
 
 
+_SLUG = re.compile(rf"[A-Za-z0-9_-]{{1,{SLUG_MAX}}}")
+
+
 async def get_session_by_slug(slug: str) -> Session:
     """A published (or cancelled) session by the slug of its invite-only address. A session
     made public since keeps answering to it, so the invitations already sent still work."""
     session = None
-    if 0 < len(slug) <= SLUG_MAX:
+    if _SLUG.fullmatch(slug):  # a NUL or other odd text never reaches the database
         session = await Session.filter(slug=slug, status__in=_SHOWN).select_related("topic").first()
     if session is None:
         raise SessionNotFound()
