@@ -173,6 +173,22 @@ async def test_rate_limit_answers_kindly(client: httpx.AsyncClient) -> None:
     assert "Too many attempts" in last.text
 
 
+async def test_a_phone_typed_another_way_is_the_same_phone_to_the_limit(
+    client: httpx.AsyncClient,
+) -> None:
+    session = await make_session(capacity="100")
+    spellings = ["012 345 678", "012-345-678", "+855 12 345 678", "(012) 345678", "85512345678"]
+    statuses = []
+    for index in range(12):
+        answer = await _submit(
+            client, session.id, email="", phone=spellings[index % len(spellings)],
+            chosen_name=f"N{index}",
+        )  # fmt: skip
+        statuses.append(answer.status_code)
+    assert statuses[0] == 303
+    assert statuses[-1] == 429
+
+
 async def test_registrant_text_is_escaped(client: httpx.AsyncClient) -> None:
     session = await make_session()
     answer = await _submit(client, session.id, chosen_name="<script>alert(1)</script>")
