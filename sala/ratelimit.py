@@ -6,6 +6,7 @@ Counted in the memory of each process: with several app processes a client gets 
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import deque
 
@@ -45,5 +46,16 @@ class RateLimiter:
 
 
 def client_ip(request: Request) -> str:
-    """The caller's address (uvicorn has already applied X-Forwarded-For from trusted proxies)."""
-    return request.client.host if request.client else "unknown"
+    """The caller's address as every limit counts it (uvicorn has already applied
+    X-Forwarded-For from trusted proxies): an IPv4 address, or an IPv6 address's /64 — one
+    subscriber's network, whose 2^64 addresses would otherwise each get fresh tries."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # ::ffff:203.0.113.7 is that IPv4 address
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)

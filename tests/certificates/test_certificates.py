@@ -702,3 +702,19 @@ async def test_one_address_using_up_its_name_checks_leaves_them_to_everyone_else
             assert (await _check_name(visitor, code, "Guess")).status_code == 200
     async with _from_address(app, "198.51.100.99") as late:
         assert (await _check_name(late, neutral, "Sokha")).status_code == 429
+
+
+async def test_addresses_of_one_ipv6_network_share_one_budget(
+    app: Starlette, settings: Settings, attended: dict[str, Any]
+) -> None:
+    """An IPv6 subscriber holds a whole /64: each of its 2^64 addresses must not bring five
+    fresh guesses at a holder's name."""
+    code = attended["certificate"].code
+    for host in range(5):
+        async with _from_address(app, f"2001:db8:1:2::{host + 1:x}") as guesser:
+            assert (await _check_name(guesser, code, "Guess")).status_code == 200
+    async with _from_address(app, "2001:db8:1:2:ffff::9") as guesser:
+        assert (await _check_name(guesser, code, "Sokha")).status_code == 429
+    async with _from_address(app, "2001:db8:1:3::1") as neighbour:  # another network
+        checked = await _check_name(neighbour, code, "Sokha")
+        assert checked.status_code == 200 and 'data-match="yes"' in checked.text
