@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import sqlite3
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+import aiosqlite
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
@@ -201,19 +203,38 @@ async def run_steps(make_steps: Callable[[str], Steps[T]]) -> T:
     on SQLite on the connection's thread, off the event loop and without the write lock. An
     exception raised by the steps rolls the transaction back and reaches the caller unchanged.
     Call it outside any other transaction: on SQLite it takes the connection itself.
+
+    The steps see the caller's context variables (the current language, say) on both: on
+    SQLite they run in a copy of the caller's context, so what they set stays there.
     """
     client = connections.get("default")
     dialect = client.capabilities.dialect
     steps = make_steps(dialect)
     if dialect == "sqlite":
+        context = contextvars.copy_context()
         async with client.acquire_connection() as connection:
-            # aiosqlite's own "run this on the connection's thread" (used for every query).
-            return await connection._execute(_run_sqlite_steps, connection._conn, steps)
+            return await _on_sqlite_thread(
+                connection, context.run, _run_sqlite_steps, connection._conn, steps
+            )
     query, value = _first_query(steps)
     if query is None:
         return value
     async with in_transaction() as transaction:
         return await _run_async_steps(transaction, steps, query)
+
+
+def _on_sqlite_thread(
+    connection: aiosqlite.Connection, function: Callable[..., T], *args: Any
+) -> Awaitable[T]:
+    """``function(*args)`` on the thread of an aiosqlite connection, awaited on the loop.
+
+    aiosqlite's own private "run this on the connection's thread" (its every query goes
+    through it), as is ``connection._conn``: ``tests/sala/test_private_apis.py`` checks both
+    still exist, and pyproject.toml pins aiosqlite's minor version. The thread runs with its
+    own, empty context: pass ``context.run`` as the function to run in another.
+    """
+    result: Awaitable[T] = connection._execute(function, *args)
+    return result
 
 
 def _first_query(steps: Steps[Any]) -> tuple[Query | None, Any]:
@@ -280,6 +301,8 @@ class _Caller:
     client: BaseDBAsyncClient
     steps: Steps[Any]
     answer: asyncio.Future[Any]
+    # The caller's own, captured in the caller's task: the committer's task is another's.
+    context: contextvars.Context
 
 
 class GroupCommit:
@@ -291,7 +314,8 @@ class GroupCommit:
     (or within the same turn of the event loop as the first) are decided in **one**
     ``BEGIN IMMEDIATE`` … ``COMMIT`` on the connection's thread, each in a savepoint of its
     own: an exception raised by one caller's steps rolls back that caller's statements only,
-    and reaches that caller only. Each commit costs a write of the WAL and a trip between
+    and reaches that caller only. Each caller's steps run in (a copy of) that caller's context,
+    as with :func:`run_steps`. Each commit costs a write of the WAL and a trip between
     threads, so at the door it is one per group instead of one per scan.
 
     On PostgreSQL it is :func:`run_steps`: the server commits concurrent transactions
@@ -312,7 +336,8 @@ class GroupCommit:
         if dialect != "sqlite":
             return await run_steps(make_steps)
         answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Caller(client, make_steps(dialect), answer))
+        caller = _Caller(client, make_steps(dialect), answer, contextvars.copy_context())
+        self._waiting.append(caller)
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_while_waiting())
         return await answer
@@ -323,8 +348,11 @@ class GroupCommit:
             while group := self._next_group():
                 try:
                     async with group[0].client.acquire_connection() as connection:
-                        outcomes = await connection._execute(
-                            _run_sqlite_group, connection._conn, [c.steps for c in group]
+                        outcomes = await _on_sqlite_thread(
+                            connection,
+                            _run_sqlite_group,
+                            connection._conn,
+                            [(c.context, c.steps) for c in group],
                         )
                 except Exception as error:  # the transaction failed: nobody's steps stand
                     outcomes = [(False, error)] * len(group)
@@ -358,30 +386,31 @@ class GroupCommit:
 
 
 def _run_sqlite_group(
-    connection: sqlite3.Connection, group: list[Steps[Any]]
+    connection: sqlite3.Connection, group: list[tuple[contextvars.Context, Steps[Any]]]
 ) -> list[tuple[bool, Any]]:
-    """One transaction, each caller's steps in a savepoint: (True, value) or (False, error)
-    for each. As in :func:`run_steps`, the steps' work up to their first query comes first,
-    before the transaction."""
+    """One transaction, each caller's steps in a savepoint and in that caller's context:
+    (True, value) or (False, error) for each. As in :func:`run_steps`, the steps' work up to
+    their first query comes first, before the transaction."""
     outcomes: dict[int, tuple[bool, Any]] = {}
-    started: list[tuple[int, Steps[Any], Query]] = []
-    for index, steps in enumerate(group):
+    started: list[tuple[int, contextvars.Context, Steps[Any], Query]] = []
+    for index, (context, steps) in enumerate(group):
         try:
-            query, value = _first_query(steps)
+            query, value = context.run(_first_query, steps)
         except Exception as error:
             outcomes[index] = (False, error)
             continue
         if query is None:
             outcomes[index] = (True, value)
         else:
-            started.append((index, steps, query))
+            started.append((index, context, steps, query))
     if started:
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for index, steps, query in started:
+            for index, context, steps, query in started:
                 connection.execute("SAVEPOINT caller")
                 try:
-                    outcomes[index] = (True, _drive_sqlite(connection, steps, query))
+                    value = context.run(_drive_sqlite, connection, steps, query)
+                    outcomes[index] = (True, value)
                 except Exception as error:
                     connection.execute("ROLLBACK TO caller")
                     outcomes[index] = (False, error)
