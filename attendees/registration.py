@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise import connections
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -104,15 +105,27 @@ def _check_open(session: Session, now: datetime, *, by_staff: bool) -> None:
         raise RegistrationClosed()
 
 
+# The two rules every path shares: registering (as steps), promotion, the roster, the API
+# and the CSV.
+#
+# Taking a seat: one conditional update, exact under any concurrency, in the transaction
+# that holds the session's lock.
+TAKE_SEAT = (
+    'UPDATE "session" SET confirmed_count = confirmed_count + 1 '
+    "WHERE id = ? AND confirmed_count < capacity"
+)
+# The waitlist's order: first decided, first served (``waitlisted_at`` is taken under the
+# session's lock); ties by id.
+WAITLIST_ORDER = ("waitlisted_at", "id")
+
+
 async def _take_seat(session_id: int) -> bool:
-    """One seat, if one is left: a single conditional update, exact under any concurrency."""
-    taken = await Session.filter(id=session_id, confirmed_count__lt=F("capacity")).update(
-        confirmed_count=F("confirmed_count") + 1
-    )
-    return bool(taken)
+    """One seat, if one is left."""
+    return bool(await db.execute(connections.get("default"), TAKE_SEAT, [session_id]))
 
 
 async def waitlist_position(registration: Registration) -> int | None:
+    """Where a waitlisted registration stands (1 is next), by :data:`WAITLIST_ORDER`."""
     if registration.status != RegistrationStatus.WAITLISTED or registration.waitlisted_at is None:
         return None
     ahead = await Registration.filter(
@@ -283,16 +296,10 @@ def _registration_steps(
     _check_open(session, now, by_staff=by_staff)
     person_id, claimable_person_id = yield from _person_steps(data, now)
     # Under the lock the count just read is the truth; the update stays conditional anyway.
-    confirmed = session.confirmed_count < session.capacity and bool(
-        (
-            yield db.Query(
-                'UPDATE "session" SET confirmed_count = confirmed_count + 1 '
-                "WHERE id = ? AND confirmed_count < capacity",
-                [session_id],
-                returns_row=False,
-            )
-        )
-    )
+    confirmed = False
+    if session.confirmed_count < session.capacity:
+        taken = yield db.Query(TAKE_SEAT, [session_id], returns_row=False)
+        confirmed = bool(taken)
     manage_key, ticket_seed = _new_secret()
     status = RegistrationStatus.CONFIRMED if confirmed else RegistrationStatus.WAITLISTED
     fields: dict[str, Any] = {
@@ -392,7 +399,7 @@ async def promote_from_waitlist(session_id: int, *, settings: Settings) -> list[
     while True:
         head = (
             await Registration.filter(session_id=session_id, status=RegistrationStatus.WAITLISTED)
-            .order_by("waitlisted_at", "id")
+            .order_by(*WAITLIST_ORDER)
             .first()
         )
         if head is None or not await _take_seat(session_id):

@@ -316,11 +316,8 @@ async def staff_registrations_csv(request: Request) -> Response:
         "id", "status", "waitlist_position", "chosen_name", "pronouns", "email", "phone",
         "sector", "organisation", "language", "accessibility_needs", "registered_at",
     ]  # fmt: skip
-    rows: list[tuple[Registration, int | None]] = [(r, None) for r in session_roster.confirmed]
-    rows += [(r, i + 1) for i, r in enumerate(session_roster.waitlisted)]
-    rows += [(r, None) for r in session_roster.cancelled]
     lines: list[list[object]] = [header]
-    for registration, position in rows:
+    for registration, position in session_roster.with_positions():
         lines.append(
             [
                 registration.id,
