@@ -16,14 +16,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from attendees import invitations
-from attendees.errors import RegistrationNotFound
+from attendees.errors import InvitationInvalid, InvitationRequired, RegistrationNotFound
 from attendees.forms import parse_registration
 from attendees.limits import registration_allowed
 from attendees.manage import manage_url
-from attendees.models import Registration, RegistrationSource
+from attendees.models import Invitation, Registration, RegistrationSource
 from attendees.registration import cancel_registration, register, waitlist_position
 from attendees.schemas import invitation_json, registration_json
 from attendees.views import roster
+from events.errors import SessionNotFound
 from events.services import get_session_for_staff
 from sala.errors import RateLimited, ValidationFailed
 from sala.i18n import N_
@@ -40,9 +41,22 @@ async def create_registration(request: Request) -> Response:
     if not registration_allowed(request, payload):
         raise RateLimited()
     data = parse_registration(payload, default_language=request.state.language)
-    outcome = await register(
-        request.path_params["session_id"], data, source=RegistrationSource.API, settings=settings
-    )
+    session_id = request.path_params["session_id"]
+    try:
+        outcome = await register(session_id, data, source=RegistrationSource.API, settings=settings)
+    except (InvitationRequired, InvitationInvalid) as refused:
+        # Walking ids must not find invite-only sessions: without a code that is one of the
+        # session's invitations, the answer is a missing session's (its invitees have its
+        # page, /sessions/i/{slug}, whose form does say an invitation is needed).
+        code = data.invitation_code
+        if (
+            not code
+            or not await Invitation.filter(
+                code=code, session_id=session_id, revoked_at=None
+            ).exists()
+        ):
+            raise SessionNotFound() from refused
+        raise
     registration = outcome.registration
     return JSONResponse(
         {

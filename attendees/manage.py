@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from tortoise.expressions import Q
+from tortoise.fields.relational import BackwardFKRelation
 from tortoise.transactions import in_transaction
 
 from attendees.errors import RegistrationNotFound
@@ -17,6 +17,7 @@ from attendees.registration import cancel_registration
 from certificates.models import Certificate, CertificateStatus
 from certificates.services import forget_pdf
 from checkin.models import CheckinScan
+from sala import db
 from sala.config import Settings
 from sala.errors import ValidationFailed
 from sala.forms import FieldReader
@@ -127,26 +128,35 @@ async def export_data(registration: Registration) -> dict[str, Any]:
 
 
 async def delete_personal_data(registration: Registration, settings: Settings) -> int:
-    """Remove every personal field of this registration (cancelled first, its seat going
-    to the waitlist); the row stays with sector and status, so counts remain true. Its
-    person goes too when nothing else of theirs is left."""
-    if registration.status != RegistrationStatus.CANCELLED:
-        await cancel_registration(registration.id, settings=settings, actor=None)
-    person = registration.person
-    if (
-        person is not None
-        and await Registration.filter(person_id=person.id, anonymised_at=None)
-        .exclude(id=registration.id)
-        .exists()
-    ):
-        person = None
-    await anonymise(
-        [registration.id],
-        person,
-        settings,
-        certificates_too=True,
-        reason="deleted by the holder",
-    )
+    """Delete my data, through a manage link: this one registration, nothing else.
+
+    It is cancelled first (its seat going to the waitlist), then loses every personal field,
+    its own mail and its own certificate, in one transaction that holds the session's lock;
+    the row stays with sector and status, so counts remain true. What spans the person —
+    the invitations and mail of the address, team memberships, curriculum certificates —
+    belongs to whoever holds the email, who is not necessarily whoever holds this link
+    (``attendees.people``): it goes only from the holder's page. The person itself goes
+    only when nothing else refers to them. Returns how many registrations were deleted.
+    """
+    session_id: int = registration.session_id  # type: ignore[attr-defined]
+    async with in_transaction() as connection:
+        await db.lock_row(connection, "session", session_id)
+        current = await Registration.get_or_none(
+            id=registration.id, manage_key=registration.manage_key, anonymised_at=None
+        )
+        if current is None:  # deleted meanwhile (the form posted twice)
+            return 0
+        person_id: int | None = current.person_id  # type: ignore[attr-defined]
+        if person_id is not None:  # nothing joins them meanwhile (``people.join``)
+            await db.lock_row(connection, "person", person_id)
+        if current.status != RegistrationStatus.CANCELLED:
+            await cancel_registration(current.id, settings=settings, actor=None)
+        certificates = await forget_registrations(
+            [current.id], certificates_too=True, reason="deleted by the holder"
+        )
+        if person_id is not None:
+            await delete_person_if_nothing_left(person_id)
+    forget_pdfs(certificates, settings)
     return 1
 
 
@@ -158,65 +168,131 @@ async def anonymise(
     certificates_too: bool,
     reason: str,
 ) -> None:
-    """Blank every personal field of these registrations and delete the person; the rows
-    stay with sector and status, so the organisation's counts remain true.
+    """Blank every personal field of these registrations and, with ``person``, everything
+    of that person (``forget_person``): for the holder's own deletion and the retention
+    purge, never for one manage link. The rows stay with sector and status, so the
+    organisation's counts remain true.
 
     With ``certificates_too`` their certificates are revoked and lose the name (the holder
     asked); the retention purge keeps them, as the register of what was awarded.
     """
-    ids = registration_ids
-    certificates: list[Certificate] = []
     async with in_transaction():
-        registrations = await Registration.filter(id__in=ids).only("id", "email", "invitation_id")
-        emails = {r.email for r in registrations if r.email}
-        invitation_ids = [r.invitation_id for r in registrations if r.invitation_id]  # type: ignore[attr-defined]
-        await Registration.filter(id__in=ids).update(
-            person_id=None,
-            chosen_name="",
-            pronouns="",
-            email="",
-            phone="",
-            organisation="",
-            accessibility_needs="",
-            manage_key="",
-            anonymised_at=datetime.now(UTC),
+        certificates = await forget_registrations(
+            registration_ids, certificates_too=certificates_too, reason=reason
         )
-        # The door's log keeps what happened, not who: the stored answers named the person.
-        await CheckinScan.filter(registration_id__in=ids).update(answer="")
-        if person is not None and person.email:
-            emails.add(person.email)
-        await Invitation.filter(id__in=invitation_ids).exclude(email="").update(email="")
-        if person is not None and person.email:
-            await Invitation.filter(email=person.email).update(email="")
-        if certificates_too:
-            theirs = Q(registration_id__in=ids)
-            if person is not None:
-                theirs |= Q(person_id=person.id)
-            certificates = await Certificate.filter(theirs)
-            await Certificate.filter(id__in=[c.id for c in certificates]).update(
-                holder_name="",
-                status=CertificateStatus.REVOKED,
-                valid_for_registration=None,
-                valid_for_curriculum=None,
-                revoked_at=datetime.now(UTC),
-                revoked_reason=reason,
+        if person is not None:
+            certificates += await forget_person(
+                person, certificates_too=certificates_too, reason=reason
             )
+    forget_pdfs(certificates, settings)
+
+
+async def forget_registrations(
+    ids: list[int], *, certificates_too: bool, reason: str
+) -> list[Certificate]:
+    """Blank these registrations' personal fields and their own rows only: the answers the
+    door stored, the address of the personal invitation each used, their certificates (with
+    ``certificates_too``), their pending mail and the address of their sent mail. Call it
+    inside a transaction; returns the certificates whose PDFs are to be forgotten after it.
+    """
+    registrations = await Registration.filter(id__in=ids).only("id", "email", "invitation_id")
+    emails = {r.email for r in registrations if r.email}
+    invitation_ids = [r.invitation_id for r in registrations if r.invitation_id]  # type: ignore[attr-defined]
+    await Registration.filter(id__in=ids).update(
+        person_id=None,
+        chosen_name="",
+        pronouns="",
+        email="",
+        phone="",
+        organisation="",
+        accessibility_needs="",
+        manage_key="",
+        anonymised_at=datetime.now(UTC),
+    )
+    # The door's log keeps what happened, not who: the stored answers named the person.
+    await CheckinScan.filter(registration_id__in=ids).update(answer="")
+    await Invitation.filter(id__in=invitation_ids).exclude(email="").update(email="")
+    certificates: list[Certificate] = []
+    if certificates_too:
+        certificates = await Certificate.filter(registration_id__in=ids)
+        await _revoke_and_blank(certificates, reason, person_id=None)
+    certificate_ids = {c.id for c in certificates}
+
+    def theirs(message: OutboxMessage) -> bool:
+        return (
+            message.params.get("registration_id") in ids
+            or message.params.get("certificate_id") in certificate_ids
+        )
+
+    for message in await OutboxMessage.filter(status=OutboxStatus.PENDING):
+        if theirs(message):
+            await message.delete()
+    # Sent mail forgets its address, for these registrations' mail only: the address may be
+    # someone else's, who keeps theirs.
+    sent = OutboxMessage.filter(to_address__in=emails).exclude(status=OutboxStatus.PENDING)
+    for message in await sent:
+        if theirs(message):
+            await OutboxMessage.filter(id=message.id).update(to_address="")
+    return certificates
+
+
+async def forget_person(
+    person: Person, *, certificates_too: bool, reason: str
+) -> list[Certificate]:
+    """What spans the person: the invitations and sent mail of their address, their own
+    certificates (curriculum ones; with ``certificates_too``), then the person (their team
+    memberships go with them). Only for the holder of the email (``people.delete_person``),
+    the retention purge and a person of one registration (a joined duplicate). Call it
+    inside a transaction, after ``forget_registrations``."""
+    certificates: list[Certificate] = []
+    if certificates_too:
+        certificates = await Certificate.filter(person_id=person.id)
+        await _revoke_and_blank(certificates, reason, person_id=person.id)
         certificate_ids = {c.id for c in certificates}
         for message in await OutboxMessage.filter(status=OutboxStatus.PENDING):
-            if (
-                message.params.get("registration_id") in ids
-                or message.params.get("certificate_id") in certificate_ids
-            ):
+            if message.params.get("certificate_id") in certificate_ids:
                 await message.delete()
-        # Sent mail forgets its address: all of it for a person who goes, else only this
-        # registration's (the address may be someone else's, who keeps theirs).
-        sent = OutboxMessage.filter(to_address__in=emails).exclude(status=OutboxStatus.PENDING)
-        for message in await sent:
-            if message.params.get("registration_id") in ids or (
-                person is not None and person.email and message.to_address == person.email
-            ):
-                await OutboxMessage.filter(id=message.id).update(to_address="")
-        if person is not None:
-            await Person.filter(id=person.id).delete()
+    if person.email:
+        await Invitation.filter(email=person.email).update(email="")
+        await (
+            OutboxMessage.filter(to_address=person.email)
+            .exclude(status=OutboxStatus.PENDING)
+            .update(to_address="")
+        )
+    await Person.filter(id=person.id).delete()
+    return certificates
+
+
+async def _revoke_and_blank(
+    certificates: list[Certificate], reason: str, *, person_id: int | None
+) -> None:
+    await Certificate.filter(id__in=[c.id for c in certificates]).update(
+        person_id=person_id,
+        holder_name="",
+        status=CertificateStatus.REVOKED,
+        valid_for_registration=None,
+        valid_for_curriculum=None,
+        revoked_at=datetime.now(UTC),
+        revoked_reason=reason,
+    )
+
+
+async def delete_person_if_nothing_left(person_id: int) -> bool:
+    """Delete the person when no row refers to them any more — no registration, team
+    membership, certificate or anything a package adds later (every reverse relation of
+    ``Person``); True if deleted. Call it inside a transaction that locks the person."""
+    meta = Person._meta
+    for name in sorted(meta.backward_fk_fields | meta.backward_o2o_fields):
+        relation = meta.fields_map[name]
+        assert isinstance(relation, BackwardFKRelation)
+        model = relation.related_model
+        if await model.filter(**{relation.relation_field: person_id}).exists():
+            return False
+    await Person.filter(id=person_id).delete()
+    return True
+
+
+def forget_pdfs(certificates: list[Certificate], settings: Settings) -> None:
+    """Remove the PDFs made of these certificates (after the transaction that blanked them)."""
     for certificate in certificates:
         forget_pdf(certificate, settings)

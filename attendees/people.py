@@ -7,8 +7,9 @@ the deletion of all of it — is reached only through a link emailed to the addr
 - **Joining.** A registration made with an email someone already registered with stands
   alone (a person of its own, with no contact on file). The holder of the email is asked at
   that address whether it was them (``registration_claim_to_registrant``); the link joins it
-  to their other registrations. If they already had a seat at that session, the new one is a
-  duplicate: it is cancelled (its seat goes to the waitlist) and the link opens the old one.
+  to their other registrations. If they already had a seat at that session, one of the two
+  seats stays — the one checked in, else the confirmed one, else the older — and the other
+  is cancelled (its seat goes to the waitlist) and anonymised; the link opens the one kept.
 - **My registrations.** Anyone may ask for the links of an email (``/registrations/lost``);
   the answer is the same whether or not the email is known, and the links go to that email
   only (``registration_links_to_registrant``). Phone-only people get nothing this way.
@@ -25,7 +26,13 @@ from tortoise.transactions import in_transaction
 
 from attendees.errors import LinkExpired
 from attendees.forms import normalise_email
-from attendees.manage import anonymise, export_registration
+from attendees.manage import (
+    anonymise,
+    export_registration,
+    forget_pdfs,
+    forget_person,
+    forget_registrations,
+)
 from attendees.models import Person, Registration, RegistrationStatus
 from attendees.registration import cancel_registration
 from certificates.models import Certificate
@@ -92,31 +99,95 @@ async def claim_for_token(token: str, settings: Settings) -> tuple[Registration,
 async def join(registration: Registration, person: Person, settings: Settings) -> Registration:
     """Join a registration that stood alone to the person who proved they hold its email.
 
-    Returns the registration to show: this one, or, when the person already had a seat at
-    that session, their earlier one (this duplicate is then cancelled and anonymised).
+    Returns the registration to show. One transaction that holds the session's lock (then
+    the person's), so joins posted at once — the same link twice, or two links for one
+    session — are decided one after the other, each on what the one before left. When the
+    person already has another row at that session, one of the two stays with them:
+
+    - their other row is cancelled: it was history only; it is anonymised, this one joins;
+    - both hold a seat (confirmed or waiting): the one checked in, else the confirmed one,
+      else the older stays; the other is cancelled (its seat goes to the waitlist) and
+      anonymised — this one together with its person of its own, if it is the one to go;
+    - this one is cancelled: it is a duplicate, and goes.
     """
     session_id: int = registration.session_id  # type: ignore[attr-defined]
-    earlier = await Registration.get_or_none(session_id=session_id, person_id=person.id)
-    if earlier is not None and earlier.status != RegistrationStatus.CANCELLED:
-        if registration.status != RegistrationStatus.CANCELLED:
-            await cancel_registration(registration.id, settings=settings, actor=None)
-        await anonymise(
-            [registration.id], registration.person, settings, certificates_too=True,
-            reason="a duplicate, joined to the holder's earlier registration",
-        )  # fmt: skip
-        return earlier
-    alone = registration.person
-    if alone is None:
-        raise LinkExpired()
-    if earlier is not None:  # an old cancelled seat at the same session: history only
-        await anonymise([earlier.id], None, settings, certificates_too=False, reason="replaced")
+    certificates: list[Certificate] = []
     async with in_transaction() as connection:
         await db.lock_row(connection, "session", session_id)
-        await Registration.filter(id=registration.id).update(person_id=person.id)
-        await Certificate.filter(person_id=alone.id).update(person_id=person.id)
-        await Person.filter(id=alone.id).delete()
-    registration.person = person
-    return registration
+        holder = await db.lock_row(connection, "person", person.id, ("id", "email"))
+        current = await Registration.get_or_none(
+            id=registration.id, manage_key=registration.manage_key, anonymised_at=None
+        ).select_related("person")
+        if holder is None or holder["email"] is None:
+            raise LinkExpired()
+        if current is None or current.person is None or current.person.id == person.id:
+            # Decided meanwhile, by the same link posted twice: what that join showed.
+            shown = await _row_at(session_id, person.id)
+            if shown is None or holder["email"] != registration.email:
+                raise LinkExpired()
+            return shown
+        alone = current.person
+        if alone.email is not None or holder["email"] != current.email:
+            raise LinkExpired()
+        other = await (
+            Registration.filter(session_id=session_id, person_id=person.id)
+            .exclude(id=current.id)
+            .first()
+        )
+        keep, drop = _kept_and_dropped(current, other)
+        if drop is not None and drop.status != RegistrationStatus.CANCELLED:
+            await cancel_registration(drop.id, settings=settings, actor=None)
+        if drop is current:
+            certificates = await forget_registrations(
+                [current.id], certificates_too=True, reason=_DUPLICATE
+            )
+            certificates += await forget_person(alone, certificates_too=True, reason=_DUPLICATE)
+        else:
+            if drop is not None:
+                certificates = await forget_registrations(
+                    [drop.id],
+                    certificates_too=drop.status != RegistrationStatus.CANCELLED,
+                    reason="replaced by the registration joined to it",
+                )
+            await Registration.filter(id=current.id).update(person_id=person.id)
+            await Certificate.filter(person_id=alone.id).update(person_id=person.id)
+            await Person.filter(id=alone.id).delete()
+            current.person = person
+    forget_pdfs(certificates, settings)
+    return keep
+
+
+_DUPLICATE = "a duplicate, joined to the holder's earlier registration"
+
+
+def _kept_and_dropped(
+    current: Registration, other: Registration | None
+) -> tuple[Registration, Registration | None]:
+    """Which of two rows of one person at one session stays (see ``join``)."""
+    if other is None or other.status == RegistrationStatus.CANCELLED:
+        return current, other
+    if current.status == RegistrationStatus.CANCELLED:
+        return other, current
+
+    def rank(item: Registration) -> tuple[bool, bool, datetime, int]:
+        return (
+            item.checked_in_at is None,
+            item.status != RegistrationStatus.CONFIRMED,
+            item.created_at,
+            item.id,
+        )
+
+    keep, drop = sorted((current, other), key=rank)
+    return keep, drop
+
+
+async def _row_at(session_id: int, person_id: int) -> Registration | None:
+    """The person's registration at a session (one at most, once joins are decided)."""
+    return (
+        await Registration.filter(session_id=session_id, person_id=person_id, anonymised_at=None)
+        .order_by("id")
+        .first()
+    )
 
 
 # ----------------------------------------------------------------------------- my registrations

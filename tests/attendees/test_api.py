@@ -132,8 +132,9 @@ async def test_invitations_personal_organisation_and_bulk(client: httpx.AsyncCli
 
     register = f"/api/v1/sessions/{session.id}/registrations"
     without = await client.post(register, json=_person())
-    assert without.status_code == 422
-    assert without.json()["error"]["code"] == "invitation_required"
+    # Without an invitation, an invite-only session answers as a missing one (issue 12).
+    assert without.status_code == 404
+    assert without.json()["error"]["code"] == "session_not_found"
     used = await client.post(
         register, json=_person(email="invitee@example.org", invitation_code=code.lower())
     )

@@ -273,8 +273,8 @@ async def test_invite_only_asks_for_the_invitation_before_anything_else(
     for session in (closed, full):
         for email in (VICTIM, "unknown@example.org"):
             answer = await _register(smtp_client, session.id, email=email)
-            assert answer.status_code == 422
-            assert answer.json()["error"]["code"] == "invitation_required"
+            assert answer.status_code == 404  # as a missing session: ids tell nothing
+            assert answer.json()["error"]["code"] == "session_not_found"
     assert await Registration.all().count() == 0
 
 
