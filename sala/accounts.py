@@ -19,10 +19,23 @@ from sala.models import ApiToken, Role, StaffUser
 PASSWORD_MIN_LENGTH = 10
 TOKEN_PREFIX = "sala_"  # noqa: S105 - a prefix, not a secret
 
+# argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile).
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a wrong email costs the same time as a
 # wrong password and does not reveal which accounts exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def use_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Hash and verify staff passwords with ``hasher`` from now on; returns the one it replaces.
+
+    The test suite's seam (a cheap argon2 for in-process tests); Sala itself never calls it.
+    """
+    global _hasher, _DUMMY_HASH
+    replaced = _hasher
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash(secrets.token_urlsafe(16))
+    return replaced
 
 
 def normalise_email(email: str) -> str:

@@ -5,14 +5,22 @@ server (``postgres://user:password@host:port/database``), a second time on Postg
 ``backend`` fixture is parametrised, so each test id ends in ``[sqlite]`` or ``[postgres]``.
 
 Migrations run once per backend into a template (a file for SQLite, a template database for
-PostgreSQL); each test starts from a copy of it, so tests never see each other's data.
+PostgreSQL); each test starts from a copy of it, so tests never see each other's data. The
+PostgreSQL copies are made ahead, in a thread, while the tests before run (``DatabaseMaker``).
+
+For the whole session, staff passwords are hashed in this process with argon2 at its lowest
+cost (``production_password_hasher``; tests/sala/test_password_hashing.py checks the real one),
+and the certificate's fonts are made and loaded before the first test. A real ``sala serve``
+(tests/server.py) is another process: it hashes with the real argon2.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import shutil
+import threading
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Coroutine, Iterator
@@ -24,10 +32,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from starlette.applications import Starlette
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from sala import db
+from certificates.pdf import fonts
+from sala import accounts, db
 from sala.app import create_app
 from sala.config import Settings, load_settings
 from tests.mail_server import MailServer
@@ -85,10 +95,111 @@ def _run_outside_any_loop(work: Coroutine[Any, Any, Any]) -> Any:
         return pool.submit(asyncio.run, work).result()
 
 
+# argon2id at its lowest cost: a hash takes microseconds instead of a tenth of a second.
+CHEAP_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def production_password_hasher() -> Iterator[PasswordHasher]:
+    """In-process tests hash staff passwords with ``CHEAP_PASSWORD_HASHER``; yields the hasher
+    Sala uses (the one ``sala.accounts`` made at import), for the test that checks it."""
+    production = accounts.use_password_hasher(CHEAP_PASSWORD_HASHER)
+    yield production
+    accounts.use_password_hasher(production)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_certificate_fonts() -> None:
+    """Make the certificate's static fonts (seconds, the first time on a machine) and read
+    their coverage once, before any test: no certificate test pays for it in its own time."""
+    fonts.static_fonts()
+
+
+class DatabaseMaker:
+    """Copies of the PostgreSQL template, made ahead by threads of their own.
+
+    ``CREATE DATABASE … TEMPLATE`` (with the ``DROP`` after) takes about half a second, mostly
+    waiting, not working: made while the tests before run, the next test's copy is ready when
+    it starts. Several at once, as one at a time does not keep up with the quick tests (three
+    threads: 0.03 s of waiting per test instead of 0.3 s). Used copies are dropped there too.
+    Each copy is still used by one test only.
+    """
+
+    def __init__(self, template: str, *, ahead: int = 4, threads: int = 3) -> None:
+        self.template = template
+        self._jobs: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._ready: queue.Queue[str | BaseException] = queue.Queue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"test-databases-{n}", daemon=True)
+            for n in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+        for _ in range(ahead):
+            self._jobs.put(("create", self._new_name()))
+
+    @staticmethod
+    def _new_name() -> str:
+        return f"sala_test_{uuid.uuid4().hex[:12]}"
+
+    def take(self) -> str:
+        """A fresh copy's name (the test's alone); another copy is started in its place."""
+        self._jobs.put(("create", self._new_name()))
+        made = self._ready.get(timeout=300)
+        if isinstance(made, BaseException):
+            raise made
+        return made
+
+    def give_back(self, name: str) -> None:
+        """Drop a used copy (in a thread: the next test need not wait for it)."""
+        self._jobs.put(("drop", name))
+
+    def close(self) -> None:
+        """Finish the drops, drop the copies made ahead and never taken, stop the threads."""
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join(timeout=300)
+
+    def _work(self) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            while (job := self._jobs.get()) is not None:
+                action, name = job
+                if action == "drop":
+                    self._drop(loop, name)
+                    continue
+                try:
+                    statement = f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'
+                    loop.run_until_complete(_postgres_admin(statement))
+                except Exception as error:  # the test that takes it fails with this
+                    self._ready.put(error)
+                else:
+                    self._ready.put(name)
+            # Stopping: every job before this one is done, so no copy is made after this.
+            while True:
+                try:
+                    unused = self._ready.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(unused, str):
+                    self._drop(loop, unused)
+        finally:
+            loop.close()
+
+    @staticmethod
+    def _drop(loop: asyncio.AbstractEventLoop, name: str) -> None:
+        try:
+            loop.run_until_complete(_drop_database(name))
+        except Exception as error:  # a leftover copy, not a reason to stop making them
+            warnings.warn(f"could not drop the test database {name}: {error!r}", stacklevel=1)
+
+
 @dataclass
 class Backend:
     name: str
     template: str  # SQLite: template file path; PostgreSQL: template database name
+    databases: DatabaseMaker | None = None  # PostgreSQL: the copies of the template
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -107,21 +218,26 @@ def backend(
     _run_outside_any_loop(_postgres_admin(f'CREATE DATABASE "{template}"'))
     folder = tmp_path_factory.mktemp("pg-template")
     _run_outside_any_loop(db.migrate(make_settings(folder, _with_database(POSTGRES_URL, template))))
-    yield Backend("postgres", template)
-    _run_outside_any_loop(_drop_database(template))
+    databases = DatabaseMaker(template)
+    try:
+        yield Backend("postgres", template, databases)
+    finally:
+        databases.close()
+        _run_outside_any_loop(_drop_database(template))
 
 
 @pytest.fixture
-async def database_url(backend: Backend, tmp_path: Path) -> AsyncIterator[str]:
+def database_url(backend: Backend, tmp_path: Path) -> Iterator[str]:
+    """A fresh copy of the migrated template: a file for SQLite, a database for PostgreSQL."""
     if backend.name == "sqlite":
         path = tmp_path / "sala.sqlite3"
         shutil.copy(backend.template, path)
         yield f"sqlite://{path}"
         return
-    name = f"sala_test_{uuid.uuid4().hex[:12]}"
-    await _postgres_admin(f'CREATE DATABASE "{name}" TEMPLATE "{backend.template}"')
+    assert backend.databases is not None
+    name = backend.databases.take()
     yield _with_database(POSTGRES_URL, name)
-    await _drop_database(name)
+    backend.databases.give_back(name)
 
 
 async def _drop_database(name: str) -> None:

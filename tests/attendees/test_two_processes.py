@@ -7,86 +7,47 @@ with two worker processes and fires simultaneous registrations at it over HTTP.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from tests.conftest import (
-    POSTGRES_URL,
-    _drop_database,
-    _postgres_admin,
-    _run_outside_any_loop,
-    _with_database,
-)
-from tests.mail_server import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-SALA = Path(sys.executable).parent / "sala"
+from sala import db
+from sala.config import Settings
+from tests.factories import make_staff, token_for
+from tests.server import free_port, running_server, sala_env
 
 
-def _run(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [str(SALA), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def two_process_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SALA_")}
-    env.update(
-        SALA_DATA_DIR=str(tmp_path),
-        SALA_RATE_LIMITS="off",
-        SALA_BASE_URL=f"http://127.0.0.1:{port}",
-    )
-    database = None
-    if request.param == "postgres":
-        if not POSTGRES_URL:
-            pytest.skip("PostgreSQL run skipped: SALA_TEST_POSTGRES_URL is not set")
-        database = f"sala_procs_{uuid.uuid4().hex[:10]}"
-        _run_outside_any_loop(_postgres_admin(f'CREATE DATABASE "{database}"'))
-        env["SALA_DATABASE_URL"] = _with_database(POSTGRES_URL, database)
-    _run(env, "create-admin", "--email", "a@example.org", "--name", "A", "--password", "x" * 12)
-    token = _run(env, "create-token", "--email", "a@example.org").splitlines()[-1]
-    server = subprocess.Popen(
-        [str(SALA), "serve", "--port", str(port), "--workers", "2", "--no-worker"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+@pytest.fixture
+async def admin_token(settings: Settings) -> str:
+    """An admin's API token, made in this process on the test's copy of the migrated database
+    before the server starts (``sala create-admin`` and ``create-token`` have their own tests
+    in tests/sala/test_cli.py)."""
+    EXECUTOR_CACHE.clear()  # as the ``app`` fixture does
+    context = await db.open_database(settings)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield base, token
+        return (await token_for(await make_staff()))["authorization"]
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        if database:
-            _run_outside_any_loop(_drop_database(database))
+        await db.close_database(context)
 
 
-async def test_two_processes_never_oversell(two_process_server: tuple[str, str]) -> None:
-    base, token = two_process_server
-    admin = {"authorization": f"Bearer {token}"}
+@pytest.fixture
+def two_process_server(
+    database_url: str, admin_token: str, tmp_path: Path
+) -> Iterator[tuple[str, dict[str, str]]]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = sala_env(tmp_path, base, SALA_DATABASE_URL=database_url)
+    with running_server(env, port=port, workers=2, mail_worker=False) as server:
+        yield server.url, {"authorization": admin_token}
+
+
+async def test_two_processes_never_oversell(
+    two_process_server: tuple[str, dict[str, str]],
+) -> None:
+    base, admin = two_process_server
     limits = httpx.Limits(max_connections=60)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
         session = (

@@ -12,17 +12,15 @@ CI (``CI=true``): CI must never silently skip the browser.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+
+from tests.server import free_port, run_sala, running_server, sala_env
+
+__all__ = ["run_sala", "sala_env"]  # the browser tests' helpers import them from here
 
 # The shared helpers assert too: let pytest explain their failures as it does the tests'.
 pytest.register_assert_rewrite("tests.e2e.pages")
@@ -32,8 +30,6 @@ ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
 AXE_JS = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SALA = Path(sys.executable).parent / "sala"
-STARTUP_TIMEOUT = 30.0
 
 VIEWPORT = {"width": 360, "height": 740}
 
@@ -50,20 +46,6 @@ def missing(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (local http only)
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -76,42 +58,11 @@ def sala_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("sala-e2e-data")
 
 
-def run_sala(args: list[str], env: dict[str, str]) -> str:
-    """Run one ``sala`` command to completion and return what it printed; fail the tests
-    with its output if it fails."""
-    done = subprocess.run(
-        [str(SALA), *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(
-            f"`sala {args[0]}` failed with exit code {done.returncode}\n"
-            f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}",
-            pytrace=False,
-        )
-    return done.stdout
-
-
-def sala_env(data_dir: Path, base_url: str) -> dict[str, str]:
-    """The environment of the ``sala`` commands of the browser tests: only our own SALA_
-    settings (a developer's SALA_DATABASE_URL etc. must not leak in)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SALA_")}
-    env.update(SALA_DATA_DIR=str(data_dir), SALA_BASE_URL=base_url, SALA_RATE_LIMITS="off")
-    return env
-
-
 @pytest.fixture(scope="session")
 def sala_server(sala_data_dir: Path) -> Iterator[str]:
     """A real ``sala serve`` on a free port, with the demo data loaded and an admin
     (``E2E_ADMIN_*``) made by ``sala create-admin``; yields its base URL."""
-    if not SALA.exists():
-        pytest.fail(f"the sala command is not installed next to the Python: {SALA}")
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = sala_env(sala_data_dir, base_url)
 
@@ -130,39 +81,8 @@ def sala_server(sala_data_dir: Path) -> Iterator[str]:
         env,
     )
 
-    log_path = sala_data_dir / "serve.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [str(SALA), "serve", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _healthy(f"{base_url}/healthz"):
-            if server.poll() is not None:
-                pytest.fail(
-                    f"`sala serve` exited with code {server.returncode} before answering "
-                    f"/healthz:\n{log_path.read_text(errors='replace')}",
-                    pytrace=False,
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"`sala serve` did not answer GET /healthz with 200 within "
-                    f"{STARTUP_TIMEOUT:.0f} s:\n{log_path.read_text(errors='replace')}",
-                    pytrace=False,
-                )
-            time.sleep(0.2)
-        yield base_url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+    with running_server(env, port=port, log=sala_data_dir / "serve.log") as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,7 @@ manage link's token nor the address a mail server refused."""
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,10 +23,9 @@ from tests.conftest import (
     _run_outside_any_loop,
     _with_database,
 )
-from tests.mail_server import MailServer, free_port
+from tests.mail_server import MailServer
+from tests.server import free_port, run_sala, running_server, sala_env
 
-ROOT = Path(__file__).resolve().parents[2]
-SALA = Path(sys.executable).parent / "sala"
 REFUSED = "refused@example.org"
 
 
@@ -40,14 +36,6 @@ class Server:
     token: str
     data_dir: Path
     output: Path
-
-
-def _run(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [str(SALA), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 @pytest.fixture
@@ -64,15 +52,9 @@ def server(
     request: pytest.FixtureRequest, tmp_path: Path, mail_server: MailServer
 ) -> Iterator[Server]:
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "new" / "var"  # nothing there yet
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SALA_")}
-    env.update(
-        SALA_DATA_DIR=str(data_dir),
-        SALA_RATE_LIMITS="off",
-        SALA_BASE_URL=f"http://127.0.0.1:{port}",
-        SALA_SMTP_HOST="127.0.0.1",
-        SALA_SMTP_PORT=str(mail_server.port),
-    )
+    env = sala_env(data_dir, base, SALA_SMTP_HOST="127.0.0.1", SALA_SMTP_PORT=str(mail_server.port))
     database = None
     if request.param == "postgres":
         if not POSTGRES_URL:
@@ -80,36 +62,16 @@ def server(
         database = f"sala_data_dir_{uuid.uuid4().hex[:10]}"
         _run_outside_any_loop(_postgres_admin(f'CREATE DATABASE "{database}"'))
         env["SALA_DATABASE_URL"] = _with_database(POSTGRES_URL, database)
-    _run(env, "create-admin", "--email", "a@example.org", "--name", "A", "--password", "x" * 12)
-    token = _run(env, "create-token", "--email", "a@example.org").splitlines()[-1]
-    output = tmp_path / "server-output.txt"
-    with output.open("w") as sink:
-        process = subprocess.Popen(
-            [str(SALA), "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(lambda: _answers(f"{base}/healthz"), "the server to start")
-        yield Server(request.param, base, token, data_dir, output)
+        admin = ["--email", "a@example.org", "--name", "A", "--password", "x" * 12]
+        run_sala(["create-admin", *admin], env)
+        token = run_sala(["create-token", "--email", "a@example.org"], env).splitlines()[-1]
+        output = tmp_path / "server-output.txt"
+        with running_server(env, port=port, log=output):
+            yield Server(request.param, base, token, data_dir, output)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
         if database:
             _run_outside_any_loop(_drop_database(database))
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _wait_for(done: object, what: str, seconds: float = 60) -> None:
@@ -117,7 +79,7 @@ def _wait_for(done: object, what: str, seconds: float = 60) -> None:
     while time.monotonic() < deadline:
         if done():  # type: ignore[operator]
             return
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -192,8 +154,7 @@ def test_an_existing_loose_data_dir_is_closed_at_start(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
     data_dir.mkdir(mode=0o755)
     data_dir.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SALA_")}
-    env["SALA_DATA_DIR"] = str(data_dir)
-    _run(env, "migrate")
+    env = sala_env(data_dir)
+    run_sala(["migrate"], env)
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert _loose(data_dir) == []
