@@ -14,10 +14,10 @@ from tortoise.transactions import in_transaction
 from attendees.errors import RegistrationNotFound
 from attendees.models import Invitation, Person, Registration, RegistrationStatus
 from attendees.registration import cancel_registration
-from certificates.models import Certificate, CertificateStatus
-from certificates.services import forget_pdf
+from certificates.models import Certificate
+from certificates.services import forget_pdf, revoke_certificates
 from checkin.models import CheckinScan
-from sala import db
+from sala import db, links
 from sala.config import Settings
 from sala.errors import ValidationFailed
 from sala.forms import FieldReader
@@ -41,7 +41,7 @@ def manage_token(registration: Registration, settings: Settings) -> str:
 
 
 def manage_url(registration: Registration, settings: Settings) -> str:
-    return f"{settings.base_url}/registrations/{manage_token(registration, settings)}"
+    return links.absolute_url(settings, "registration", token=manage_token(registration, settings))
 
 
 async def registration_for_token(token: str, settings: Settings) -> Registration:
@@ -266,14 +266,8 @@ async def forget_person(
 async def _revoke_and_blank(
     certificates: list[Certificate], reason: str, *, person_id: int | None
 ) -> None:
-    await Certificate.filter(id__in=[c.id for c in certificates]).update(
-        person_id=person_id,
-        holder_name="",
-        status=CertificateStatus.REVOKED,
-        valid_for_registration=None,
-        valid_for_curriculum=None,
-        revoked_at=datetime.now(UTC),
-        revoked_reason=reason,
+    await revoke_certificates(
+        [c.id for c in certificates], reason=reason, staff=None, holder_name="", person_id=person_id
     )
 
 

@@ -33,6 +33,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from PIL import Image
@@ -505,19 +506,26 @@ async def revoke_certificate(certificate_id: int, *, staff: StaffUser, reason: s
     return certificate
 
 
+async def revoke_certificates(
+    certificate_ids: list[int], *, reason: str, staff: StaffUser | None, **also: Any
+) -> None:
+    """**The** way certificates are revoked — by staff, or when their holder deletes their
+    data (``staff`` None; ``also`` then blanks the name). Revoked, a certificate holds no
+    ``valid_for_*`` key, so its holder can be given a new one. Call inside a transaction."""
+    await Certificate.filter(id__in=certificate_ids).update(
+        status=CertificateStatus.REVOKED,
+        revoked_at=datetime.now(UTC),
+        revoked_reason=reason,
+        revoked_by_id=staff.id if staff else None,
+        valid_for_registration=None,
+        valid_for_curriculum=None,
+        **also,
+    )
+
+
 async def _revoke(certificate: Certificate, *, staff: StaffUser, reason: str) -> None:
-    certificate.status = CertificateStatus.REVOKED
-    certificate.revoked_at = datetime.now(UTC)
-    certificate.revoked_reason = reason
-    certificate.revoked_by = staff
-    certificate.valid_for_registration = None
-    certificate.valid_for_curriculum = None
-    await certificate.save(
-        update_fields=[
-            "status", "revoked_at", "revoked_reason", "revoked_by_id",
-            "valid_for_registration", "valid_for_curriculum",
-        ]
-    )  # fmt: skip
+    await revoke_certificates([certificate.id], reason=reason, staff=staff)
+    await certificate.refresh_from_db()
     await audit.record(staff, "certificate.revoke", certificate, {"reason": reason})
 
 
