@@ -10,13 +10,9 @@ from typing import Any
 from attendees.models import Sector
 from sala.config import LANGUAGES
 from sala.errors import ValidationFailed
-from sala.forms import FieldReader
+from sala.forms import FieldReader, normalise_email
 from sala.i18n import N_
 
-# Visible ASCII only: an address with invisible or look-alike characters reads as another's.
-_EMAIL = re.compile(
-    r"^[\x21-\x3f\x41-\x7e]{1,64}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$"
-)
 _PHONE_SEPARATORS = re.compile(r"[\s\-\.\(\)]")
 
 
@@ -32,15 +28,6 @@ class RegistrationInput:
     accessibility_needs: str
     consent: bool
     invitation_code: str
-
-
-def normalise_email(raw: str) -> str | None:
-    email = raw.strip().lower()
-    if not email:
-        return None
-    if len(email) > 254 or not _EMAIL.match(email):
-        raise ValueError(email)
-    return email
 
 
 def normalise_phone(raw: str) -> str | None:

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from sala import audit
 from sala.errors import Conflict, NotFound, ValidationFailed
+from sala.forms import fold_email, normalise_email
 from sala.i18n import N_
 from sala.models import ApiToken, Role, StaffUser
 
@@ -38,10 +39,6 @@ def use_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
     return replaced
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
 def check_new_password(password: str) -> None:
     if len(password) < PASSWORD_MIN_LENGTH:
         raise ValidationFailed({"password": N_("The password must have at least 10 characters.")})
@@ -49,7 +46,11 @@ def check_new_password(password: str) -> None:
 
 def _check_staff_fields(email: str, name: str) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
+    try:
+        valid = normalise_email(email) is not None
+    except ValueError:
+        valid = False
+    if not valid:
         errors["email"] = N_("Enter a valid email address.")
     if not name.strip() or len(name) > 120:
         errors["name"] = N_("Enter a name of at most 120 characters.")
@@ -59,7 +60,7 @@ def _check_staff_fields(email: str, name: str) -> dict[str, str]:
 async def create_staff(
     *, email: str, name: str, role: Role, password: str, actor: StaffUser | None
 ) -> StaffUser:
-    email = normalise_email(email)
+    email = fold_email(email)
     errors = _check_staff_fields(email, name)
     if len(password) < PASSWORD_MIN_LENGTH:
         errors["password"] = N_("The password must have at least 10 characters.")
@@ -111,7 +112,7 @@ async def reset_password(user: StaffUser, *, password: str, actor: StaffUser | N
 
 async def ensure_admin(*, email: str, name: str, password: str) -> tuple[StaffUser, bool]:
     """Create an admin, or make an existing account an active admin with this password."""
-    email = normalise_email(email)
+    email = fold_email(email)
     user = await StaffUser.get_or_none(email=email)
     if user is None:
         return await create_staff(
@@ -132,7 +133,7 @@ async def ensure_admin(*, email: str, name: str, password: str) -> tuple[StaffUs
 
 async def authenticate(email: str, password: str) -> StaffUser | None:
     """The active account with this email and password, or None. Constant work either way."""
-    user = await StaffUser.get_or_none(email=normalise_email(email))
+    user = await StaffUser.get_or_none(email=fold_email(email))
     stored = user.password_hash if user is not None else _DUMMY_HASH
     try:
         _hasher.verify(stored, password)

@@ -105,12 +105,13 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
     from sala import accounts
+    from sala.forms import fold_email
     from sala.models import StaffUser
 
     _migrate(settings)
 
     async def work() -> str | None:
-        user = await StaffUser.get_or_none(email=accounts.normalise_email(args.email))
+        user = await StaffUser.get_or_none(email=fold_email(args.email))
         if user is None:
             return None
         return await accounts.create_api_token(user, label=args.label or "")

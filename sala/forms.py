@@ -60,6 +60,28 @@ def _has_control_characters(value: str, *, allow_newlines: bool) -> bool:
     return (_CONTROL_BUT_NEWLINES if allow_newlines else _CONTROL).search(value) is not None
 
 
+# Visible ASCII only: an address with invisible or look-alike characters reads as another's.
+_EMAIL = re.compile(
+    r"^[\x21-\x3f\x41-\x7e]{1,64}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$"
+)
+
+
+def fold_email(raw: str) -> str:
+    """An address as it is stored and compared: trimmed, in lower case."""
+    return raw.strip().lower()
+
+
+def normalise_email(raw: str) -> str | None:
+    """**The** reading of a typed address (registrations, invitations, team members, staff
+    accounts): folded; None when empty; ``ValueError`` when it is not an address we accept."""
+    email = fold_email(raw)
+    if not email:
+        return None
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise ValueError(email)
+    return email
+
+
 class FieldReader:
     def __init__(self, raw: Mapping[str, Any]) -> None:
         self.raw = raw

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from sala import accounts
 from sala.csrf import read_form
 from sala.errors import Conflict, NotFound, ValidationFailed
+from sala.forms import fold_email
 from sala.i18n import N_, gettext
 from sala.mail import MessageObsolete, compose
 from sala.models import OutboxMessage, OutboxStatus, Role, StaffUser
@@ -36,7 +37,7 @@ async def login(request: Request) -> Response:
             return RedirectResponse(next_url, status_code=303)
         return render(request, "staff/login.html", {"email": "", "error": None, "next": next_url})
     form = await read_form(request)
-    email = accounts.normalise_email(str(form.get("email", "")))[:254]
+    email = fold_email(str(form.get("email", "")))[:254]
     password = str(form.get("password", ""))[:1024]
     next_url = safe_next(str(form.get("next", "")), next_url)
     if not limiter.hit(f"ip:{client_ip(request)}:{email}", f"account:{email}"):
