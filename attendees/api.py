@@ -75,12 +75,7 @@ async def create_registration(request: Request) -> Response:
 async def list_registrations(request: Request) -> Response:
     session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
     session_roster = await roster(session)
-    items = [registration_json(r, position=None) for r in session_roster.confirmed]
-    items += [
-        registration_json(r, position=index + 1)
-        for index, r in enumerate(session_roster.waitlisted)
-    ]
-    items += [registration_json(r, position=None) for r in session_roster.cancelled]
+    items = [registration_json(r, position=p) for r, p in session_roster.with_positions()]
     return JSONResponse(items)
 
 

@@ -36,7 +36,7 @@ from attendees.manage import (
 from attendees.models import Person, Registration, RegistrationStatus
 from attendees.registration import cancel_registration
 from certificates.models import Certificate
-from sala import db, mail
+from sala import db, links, mail
 from sala.config import Settings
 
 CLAIM_LINK_DAYS = 30
@@ -62,7 +62,7 @@ def _people(settings: Settings) -> URLSafeTimedSerializer:
 
 def claim_url(registration: Registration, person_id: int, settings: Settings) -> str:
     token = _claims(settings).dumps([registration.id, registration.manage_key, person_id])
-    return f"{settings.base_url}/registrations/join/{token}"
+    return links.absolute_url(settings, "registration_join", token=token)
 
 
 async def claim_for_token(token: str, settings: Settings) -> tuple[Registration, Person]:
@@ -195,7 +195,7 @@ async def _row_at(session_id: int, person_id: int) -> Registration | None:
 
 def person_url(person: Person, settings: Settings) -> str:
     token = _people(settings).dumps([person.id, person.email])
-    return f"{settings.base_url}/people/{token}"
+    return links.absolute_url(settings, "person", token=token)
 
 
 async def person_for_token(token: str, settings: Settings) -> Person:
