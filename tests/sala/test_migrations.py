@@ -117,11 +117,6 @@ async def test_each_app_has_one_migration_head(autodetector: MigrationAutodetect
 # far as other tables can tell: certificate.registration_id is ON DELETE SET NULL, so every
 # old certificate loses its registration. The new table is made without the unique
 # (session, person) and the registration indexes, too.
-SQLITE_REMAKE = (
-    "SQLite: attendees 0006 remakes the registration table; the DROP TABLE sets every "
-    "certificate.registration_id NULL and the new table lacks unique (session, person)"
-)
-SQLITE_REMAKE_LOSES = ("certificate.registration_id",)
 
 
 @dataclass
@@ -281,8 +276,7 @@ async def test_an_installation_with_years_of_data_upgrades(
     assert {"events.0003_session_slug", "attendees.0006_privacy"} <= set(upgraded.ran)
 
     # Nothing lost: every old row still there, every old column's value unchanged.
-    ignore = SQLITE_REMAKE_LOSES if installation.backend == "sqlite" else ()
-    lost = lost_or_changed(upgraded.before, after, ignore=ignore)
+    lost = lost_or_changed(upgraded.before, after)
     assert not lost, "the upgrade lost or changed data:\n" + "\n".join(lost)
 
     # attendees 0006: each registration got its person's email and phone ('' where the
@@ -407,13 +401,11 @@ async def test_an_installation_with_years_of_data_upgrades(
 
 
 async def test_an_upgrade_keeps_the_registration_table_whole(
-    installation: Installation, request: pytest.FixtureRequest
+    installation: Installation,
 ) -> None:
     """Every certificate keeps its registration, and a person still cannot hold two
-    registrations for one session. Not yet on SQLite (see SQLITE_REMAKE): this fails, on
-    purpose, the day a migration makes it true — then drop the mark."""
-    if installation.backend == "sqlite":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SQLITE_REMAKE))
+    registrations for one session. On SQLite, 0006 rebuilt the registration table, which
+    nulled every certificate's link and dropped the unique rule; 0008 repairs both."""
     upgraded = installation.upgraded()
     lost = lost_or_changed(upgraded.before, upgraded.after)
     assert not lost, "the upgrade lost or changed data:\n" + "\n".join(lost)
