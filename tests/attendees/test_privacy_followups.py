@@ -14,6 +14,7 @@ Each test mounts the attack as the attacker would, through the app.
 from __future__ import annotations
 
 import asyncio
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -486,3 +487,24 @@ async def test_a_valid_code_still_registers_through_the_api(
     # The HTML page of the session, at its invitation address, is unchanged.
     page = await client.get(hidden.public_path)
     assert page.status_code == 200
+
+
+async def test_the_holders_link_carries_no_address_and_dies_with_it(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """A signed token is readable by anyone who sees the URL (browser history, a proxy's
+    log, a shared screen): the holder's link must not spell out their address."""
+    session = await make_session(title_en="Orchid circle")
+    await register_person(session, settings, email=VICTIM)
+    holder = await Person.get(email=VICTIM)
+    url = people.person_url(holder, settings)
+    token = url.rsplit("/", 1)[1]
+    payload = token.split(".")[0]
+    readable = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    assert VICTIM.encode() not in readable and b"sophea" not in readable
+    page = await client.get(url.removeprefix(settings.base_url))
+    assert page.status_code == 200 and "Orchid circle" in page.text
+
+    # Another address on file (a deletion, a correction): the old link opens nothing.
+    await Person.filter(id=holder.id).update(email="new.address@example.org")
+    assert (await client.get(url.removeprefix(settings.base_url))).status_code == 404
