@@ -236,10 +236,16 @@ async def _facilitators(ids: tuple[int, ...]) -> list[StaffUser]:
 
 
 def _session_fields(data: SessionInput) -> dict[str, Any]:
+    """The model's fields of a session's input, times in UTC. Tortoise stores an aware time
+    as given on an update, offset and all; on SQLite, whose times are text, a "+07:00" among
+    UTC rows then sorts and compares wrongly (issue 13)."""
     fields = asdict(data)
     for name in ("topic_code", "facilitator_ids"):
         fields.pop(name)
-    return fields
+    return {
+        name: value.astimezone(UTC) if isinstance(value, datetime) else value
+        for name, value in fields.items()
+    }
 
 
 async def create_session(
@@ -374,8 +380,8 @@ async def create_series(
                 status=data.status,
                 **{
                     **_session_fields(template),
-                    "starts_at": start,
-                    "ends_at": start + duration,
+                    "starts_at": start.astimezone(UTC),
+                    "ends_at": (start + duration).astimezone(UTC),
                     "registration_opens_at": _shifted(template.registration_opens_at, shift),
                     "registration_closes_at": _shifted(template.registration_closes_at, shift),
                 },
@@ -388,4 +394,4 @@ async def create_series(
 
 
 def _shifted(moment: datetime | None, shift: timedelta) -> datetime | None:
-    return moment + shift if moment is not None else None
+    return (moment + shift).astimezone(UTC) if moment is not None else None

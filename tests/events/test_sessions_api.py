@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import importlib
+from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from tortoise import connections
 
 from events.models import Session, SessionStatus
 from sala.models import AuditEntry, Role
@@ -273,3 +276,57 @@ async def test_status_can_be_set_in_the_body(
         f"/api/v1/sessions/{created.json()['id']}", json={"status": "gone"}, headers=admin_headers
     )
     assert bad.status_code in (409, 422)
+
+
+async def test_an_edited_session_keeps_its_place_in_time(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """Issue 13: on SQLite an edit stored the time with its +07:00 offset while others were
+    UTC, so a 09:00 session listed after a 12:00 one and counted as upcoming too long."""
+    day = (datetime.now() + timedelta(days=10)).strftime("%Y-%m-%d")
+    nine = (await client.post(
+        "/api/v1/sessions",
+        json=_body(starts_at=f"{day}T10:00", ends_at=f"{day}T11:00", title_en="Nine"),
+        headers=admin_headers,
+    )).json()  # fmt: skip
+    noon = (await client.post(
+        "/api/v1/sessions",
+        json=_body(starts_at=f"{day}T12:00", ends_at=f"{day}T13:00", title_en="Noon"),
+        headers=admin_headers,
+    )).json()  # fmt: skip
+    edited = await client.patch(
+        f"/api/v1/sessions/{nine['id']}",
+        json={"starts_at": f"{day}T09:00", "ends_at": f"{day}T10:30"},
+        headers=admin_headers,
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["starts_at"] == f"{day}T09:00:00+07:00"
+    stored = await Session.get(id=nine["id"])
+    assert stored.starts_at.utcoffset() == timedelta(0)
+    assert stored.starts_at.strftime("%H:%M") == "02:00"
+    order = await Session.filter(id__in=[nine["id"], noon["id"]]).order_by("starts_at")
+    assert [s.id for s in order] == [nine["id"], noon["id"]]
+    before_noon = stored.starts_at + timedelta(hours=2)
+    later = await Session.filter(id__in=[nine["id"], noon["id"]], starts_at__gt=before_noon)
+    assert [s.id for s in later] == [noon["id"]]
+
+
+async def test_the_migration_puts_times_written_with_an_offset_back_in_utc(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """Rows an edit wrote before the fix (SQLite: "+07:00" text) are rewritten in UTC."""
+    session = await make_session(title_en="Edited before the fix")
+    connection = connections.get("default")
+    if connection.capabilities.dialect != "sqlite":
+        pytest.skip("PostgreSQL stores timestamptz: nothing was ever written with an offset")
+    local = session.starts_at.astimezone(timezone(timedelta(hours=7)))
+    await connection.execute_query(
+        'UPDATE "session" SET starts_at = ? WHERE id = ?', [str(local), session.id]
+    )
+    migration = importlib.import_module("events.migrations.0004_session_times_in_utc")
+    await migration._times_in_utc(None, SimpleNamespace(client=connection))
+    _count, rows = await connection.execute_query(
+        'SELECT starts_at FROM "session" WHERE id = ?', [session.id]
+    )
+    assert rows[0]["starts_at"] == str(session.starts_at.astimezone(UTC))
+    assert rows[0]["starts_at"].endswith("+00:00")
