@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from attendees.forms import normalise_email
 from attendees.models import Invitation, InvitationKind
 from events.models import Session
 from sala import audit, mail
 from sala.config import Settings
 from sala.errors import ValidationFailed
+from sala.forms import normalise_email
 from sala.i18n import N_
 from sala.models import StaffUser
 

@@ -27,7 +27,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from tortoise.transactions import in_transaction
 
 from attendees.errors import LinkExpired
-from attendees.forms import normalise_email
 from attendees.manage import (
     anonymise,
     export_registration,
@@ -40,6 +39,7 @@ from attendees.registration import cancel_registration
 from certificates.models import Certificate
 from sala import db, links, mail
 from sala.config import Settings
+from sala.forms import normalise_email
 
 CLAIM_LINK_DAYS = 30
 PERSON_LINK_HOURS = 24

@@ -35,7 +35,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from attendees.forms import normalise_email, normalise_phone
+from attendees.forms import normalise_phone
 from attendees.models import Person
 from curricula.errors import (
     AlreadyAsked,
@@ -48,6 +48,7 @@ from curricula.models import Team, TeamMember
 from sala import audit, db, links, mail
 from sala.config import Settings
 from sala.errors import PermissionDenied, ValidationFailed
+from sala.forms import normalise_email
 from sala.i18n import N_
 from sala.models import Role, StaffUser
 
