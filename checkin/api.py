@@ -24,13 +24,18 @@ from sala.jsonapi import read_json_object
 from sala.models import Role
 from sala.openapi import operation, path_parameter, ref
 from sala.permissions import staff_api
+from sala.responses import PRIVATE_HEADERS
 
 
 @staff_api(Role.ADMIN, Role.FACILITATOR)
 async def checkin_list(request: Request) -> Response:
     session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
     keys = load_keys(request.app.state.settings.data_dir)
-    return JSONResponse(await checkin_list_for(session, keys, request.state.user))
+    # Names: never kept in the browser's HTTP cache (the phone keeps the list in IndexedDB,
+    # which logging out empties), and never answered from it instead of the server.
+    return JSONResponse(
+        await checkin_list_for(session, keys, request.state.user), headers=PRIVATE_HEADERS
+    )
 
 
 @staff_api(Role.ADMIN, Role.FACILITATOR)

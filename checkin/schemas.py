@@ -9,7 +9,7 @@ from typing import Any
 
 from attendees.models import Registration, RegistrationStatus
 from checkin.models import ScanResult
-from checkin.services import offline_list_expiry
+from checkin.services import name_search_key, offline_list_expiry
 from checkin.tickets import TicketKeys
 from events.models import Session
 from sala.models import StaffUser
@@ -55,6 +55,7 @@ async def checkin_list_for(session: Session, keys: TicketKeys, staff: StaffUser)
                 "ticket_id": row["ticket_id"],
                 "seed": row["ticket_seed"],
                 "chosen_name": row["chosen_name"],
+                "search_key": name_search_key(row["chosen_name"]),
                 "status": row["status"],
                 "checked_in_at": row["checked_in_at"].isoformat() if row["checked_in_at"] else None,
                 "checked_in_by": row["checked_in_by__name"],
@@ -152,6 +153,11 @@ CHECKIN_LIST_SCHEMA: dict[str, Any] = {
                     },
                     "seed": {"type": "integer", "description": "checks version-1 tickets"},
                     "chosen_name": {"type": "string"},
+                    "search_key": {
+                        "type": "string",
+                        "description": "the name as the search compares it: no case, accents, "
+                        "spaces or zero-width characters (checkin.services.name_search_key)",
+                    },
                     "status": {"type": "string", "enum": ["confirmed", "waitlisted"]},
                     "checked_in_at": {"type": ["string", "null"], "format": "date-time"},
                     "checked_in_by": {"type": ["string", "null"], "description": "staff name"},

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -116,6 +117,30 @@ def parse_scans(payload: Mapping[str, Any]) -> list[Scan]:
             raise ValidationFailed(reader.errors)
         scans.append(Scan(token, session_id, scan_id, scanned_at, device_id, registration_id))
     return scans
+
+
+# What a search by name ignores: case, the accents of Latin letters ("nguyen" finds
+# "Nguyễn", typed precomposed or not), spaces, and the invisible characters Khmer text carries
+# (zero-width space and joiners, word joiner, byte order mark, the inherent vowels U+17B4/5).
+# Khmer's own vowel signs and coeng are kept: they tell names apart. The scanner folds what
+# is typed with static/js/checkin/names.js, which must agree character for character
+# (tests/e2e/test_scanner_refresh.py runs both on the same names).
+_SEARCH_IGNORED = re.compile(
+    "[\t\n\v\f\r \u0085\u00a0\u00ad\u1680\u17b4\u17b5\u180e\u2000-\u200f"
+    "\u2028\u2029\u202f\u205f\u2060-\u2064\u3000\ufeff]"
+)
+_LATIN_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_PLAIN_LETTERS = str.maketrans(
+    {"đ": "d", "ð": "d", "ø": "o", "ł": "l", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i", "ς": "σ"}
+)
+
+
+def name_search_key(name: str) -> str:
+    """A name as the scanner's search compares it: a typed query, folded the same way, is
+    found when it is part of this key."""
+    text = unicodedata.normalize("NFKD", name).lower()
+    text = _SEARCH_IGNORED.sub("", _LATIN_MARKS.sub("", text)).translate(_PLAIN_LETTERS)
+    return unicodedata.normalize("NFC", text)
 
 
 def offline_list_expiry(session: Session) -> datetime:

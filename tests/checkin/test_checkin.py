@@ -242,6 +242,8 @@ async def test_checkin_list_has_no_contact_data(
     await cancel_registration(people[1].id, settings=settings, actor=None)
     answer = await client.get(f"/api/v1/sessions/{session.id}/checkin-list", headers=headers)
     assert answer.status_code == 200
+    # Names stay out of the browser's HTTP cache, and every refresh asks the server.
+    assert answer.headers["cache-control"] == "no-store"
     body = answer.json()
     assert "@" not in answer.text
     ids = {t["registration_id"]: t for t in body["tickets"]}

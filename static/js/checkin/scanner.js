@@ -3,6 +3,7 @@
 // and queues the scan, and the queue is sent by itself when the network comes back.
 // The names of a stored list are shown only while the login that fetched them is trusted
 // and the list has not expired (store.js); logging out, or a 401/403, deletes them.
+import { searchKey } from "./names.js";
 import { decideOffline, importKeys } from "./tickets.js";
 import * as store from "./store.js";
 
@@ -10,8 +11,10 @@ const config = JSON.parse(document.getElementById("checkin-config").textContent)
 const T = config.strings;
 const SESSION_ID = config.session_id;
 const REQUEST_TIMEOUT_MS = 8000;
+// Every heartbeat sends the queue, then fetches the list when it is this old: another
+// phone's check-ins and new registrations are on this one within REFRESH + SYNC (19 s).
 const SYNC_EVERY_MS = 4000;
-const REFRESH_EVERY_MS = 20000;
+const REFRESH_EVERY_MS = 15000;
 const SAME_CODE_PAUSE_MS = 1500;
 const SYNC_BATCH = 200;
 const LOGOUT_PATH = document.getElementById("scanner-bar").dataset.logoutUrl;
@@ -23,7 +26,7 @@ let list = null;
 let keys = {};
 let staffId = null; // whose login the server last answered
 let online = navigator.onLine;
-let syncing = false;
+let listFetchedAt = 0; // Date.now() when the server last sent the list
 let lastCode = { text: "", at: 0 };
 
 const deviceId = (() => {
@@ -104,9 +107,27 @@ function showLoginAgain() {
 
 // ---------------------------------------------------------------------------- the list
 
+// The network work that replaces or empties the queue and the list (sending the queue,
+// fetching the list) runs one piece at a time, in the order asked: a refresh due while the
+// queue is being sent waits for it instead of being skipped.
+let networkWork = Promise.resolve();
+function inTurn(work) {
+  const turn = networkWork.then(work);
+  networkWork = turn.catch(() => {});
+  return turn;
+}
+
+const refresh = () => inTurn(loadList);
+const refreshIfDue = () => inTurn(() => (Date.now() - listFetchedAt >= REFRESH_EVERY_MS ? loadList() : undefined));
+
+// What this phone learnt while a list was on its way (a scan, an undo): the list the server
+// made before it must not take it back.
+let learntDuringFetch = null;
+
 async function loadList() {
   let fresh = false;
   if (online || navigator.onLine) {
+    learntDuringFetch = [];
     try {
       const { status, data } = await call("GET", config.urls.checkin_list);
       if (status === 200 && data) {
@@ -114,6 +135,8 @@ async function loadList() {
         store.rememberLogin(staffId);
         list = data;
         fresh = true;
+        listFetchedAt = Date.now();
+        for (const answer of learntDuringFetch) learn(answer);
         await store.putList(list); // not kept if the session ended more than 12 hours ago
       } else if (status === 401 || status === 403) {
         return; // call() has deleted the names and said why
@@ -125,6 +148,8 @@ async function loadList() {
       }
     } catch (error) {
       if (!(error instanceof Unreachable)) throw error;
+    } finally {
+      learntDuringFetch = null;
     }
   }
   // Not from the server just now: only a list this login may still show.
@@ -171,6 +196,15 @@ function renderCounter() {
 /** Bring the list in line with an answer of the server (or of this phone). */
 function remember(answer) {
   if (!list || !answer.registration_id) return;
+  if (learntDuringFetch) learntDuringFetch.push(answer);
+  learn(answer);
+  store.putList(list);
+  renderCounter();
+  renderSearch();
+}
+
+/** An answer (or "undone", a check-in taken back) into the list held in memory. */
+function learn(answer) {
   let ticket = list.tickets.find((t) => t.registration_id === answer.registration_id);
   if (!ticket && answer.result === "checked_in") {
     ticket = { registration_id: answer.registration_id, seed: null, chosen_name: answer.chosen_name, status: "confirmed" };
@@ -180,10 +214,10 @@ function remember(answer) {
   if (answer.result === "checked_in" || answer.result === "already_checked_in") {
     ticket.checked_in_at = answer.checked_in_at || ticket.checked_in_at || new Date().toISOString();
     ticket.checked_in_by = answer.checked_in_by || ticket.checked_in_by;
+  } else if (answer.result === "undone") {
+    ticket.checked_in_at = null;
+    ticket.checked_in_by = null;
   }
-  store.putList(list);
-  renderCounter();
-  renderSearch();
 }
 
 // ---------------------------------------------------------------------------- answers
@@ -218,7 +252,18 @@ function showResult(kind, title, detail) {
   box.dataset.kind = kind;
   $("result-title").textContent = title;
   $("result-detail").textContent = detail;
+  bringIntoView(box);
   signal(kind);
+}
+
+/** The answer where the eye goes: scrolled to just below the sticky bar unless it is in
+ *  sight already (after a search or a typed code, the page is scrolled down to them). */
+function bringIntoView(box) {
+  const top = $("scanner-bar").getBoundingClientRect().bottom;
+  const bottom = window.visualViewport ? window.visualViewport.height : window.innerHeight;
+  const rect = box.getBoundingClientRect();
+  if (rect.top >= top && rect.bottom <= bottom) return;
+  window.scrollBy(0, rect.top - top - 8);
 }
 
 function showAnswer(answer, { offline = false } = {}) {
@@ -331,9 +376,20 @@ const forServer = ({ scan_id, session_id, token, registration_id, scanned_at, de
   token ? { scan_id, session_id, token, scanned_at, device_id }
     : { scan_id, session_id, registration_id, scanned_at, device_id };
 
-async function sync() {
-  if (syncing || !navigator.onLine) return;
-  syncing = true;
+// One sending of the queue waits its turn at most: asked again meanwhile, the same one.
+let syncWaiting = null;
+function sync() {
+  if (!syncWaiting) {
+    syncWaiting = inTurn(() => {
+      syncWaiting = null;
+      return sendQueue();
+    });
+  }
+  return syncWaiting;
+}
+
+async function sendQueue() {
+  if (!navigator.onLine) return;
   try {
     let sent = 0;
     let conflicts = 0;
@@ -376,7 +432,6 @@ async function sync() {
   } catch (error) {
     if (!(error instanceof Unreachable)) throw error;
   } finally {
-    syncing = false;
     await renderQueue();
   }
 }
@@ -459,14 +514,21 @@ async function decodeFrame(video) {
 
 // ---------------------------------------------------------------------------- search, undo
 
-const fold = (text) => (text || "").normalize("NFKC").toLocaleLowerCase();
+let shownSearch = "";
 
 function renderSearch() {
   const results = $("search-results");
-  const query = fold($("search").value.trim());
+  const query = searchKey($("search").value);
+  const matches = query && list
+    ? list.tickets.filter((t) => (t.search_key ?? searchKey(t.chosen_name)).includes(query)).slice(0, 20)
+    : [];
+  // A refresh that changed nothing here leaves the rows alone: no button is swapped under a
+  // finger, and the live region does not read them out again.
+  const shown = JSON.stringify([query, Boolean(list), matches.map((t) => [t.registration_id, t.chosen_name, t.status, t.checked_in_at])]);
+  if (shown === shownSearch) return;
+  shownSearch = shown;
   results.replaceChildren();
   if (!query || !list) return;
-  const matches = list.tickets.filter((t) => fold(t.chosen_name).includes(query)).slice(0, 20);
   if (matches.length === 0) {
     const item = document.createElement("li");
     item.textContent = T.no_match;
@@ -523,6 +585,9 @@ async function checkInByName(ticket) {
     remember(answer);
     await renderQueue();
   }
+  // The button pressed has become "Undo" (or gone): the answer takes the focus, so that it is
+  // read out and the next key press cannot take the check-in back.
+  $("result").focus({ preventScroll: true });
 }
 
 function undoButton(registrationId, name) {
@@ -538,16 +603,10 @@ function undoButton(registrationId, name) {
         showResult("bad", (data && data.error && data.error.message) || T.server_error, "");
         return;
       }
-      const ticket = list && list.tickets.find((t) => t.registration_id === registrationId);
-      if (ticket) {
-        ticket.checked_in_at = null;
-        ticket.checked_in_by = null;
-        await store.putList(list);
-      }
+      remember({ result: "undone", registration_id: registrationId });
       showResult("idle", say(T.undone, { name }), "");
       button.remove();
-      renderCounter();
-      renderSearch();
+      $("result").focus({ preventScroll: true });
     } catch (error) {
       if (!(error instanceof Unreachable)) throw error;
       showResult("bad", T.needs_network, "");
@@ -584,7 +643,7 @@ async function walkIn(event) {
         showResult("warn", say(T.walk_in_waitlisted, { name: data.chosen_name }), "");
       }
       form.reset();
-      loadList();
+      refresh();
       return;
     }
     if (status === 401) return;
@@ -648,23 +707,32 @@ $("manual").addEventListener("submit", (event) => {
 });
 $("search").addEventListener("input", renderSearch);
 $("walk-in").addEventListener("submit", walkIn);
+// One loop: every heartbeat sends the queue, then fetches the list when it is due. A
+// heartbeat still waiting for the server when the next one comes lets that one pass.
 // The browser's online/offline events are a hint only (they are late or missing on some
 // phones): while offline, the scanner keeps asking the server, and sends the queue once
 // it answers.
+let beating = false;
 async function heartbeat() {
-  await hideWhatRanOut();
-  if (!navigator.onLine) {
-    setOnline(false);
-    return;
+  if (beating) return;
+  beating = true;
+  try {
+    await hideWhatRanOut();
+    if (!navigator.onLine) {
+      setOnline(false);
+      return;
+    }
+    if (!online) await refresh();
+    await sync();
+    if (online) await refreshIfDue();
+  } finally {
+    beating = false;
   }
-  if (!online) await loadList();
-  await sync();
 }
 window.addEventListener("online", heartbeat);
 window.addEventListener("offline", () => setOnline(false));
 document.addEventListener("submit", logOut);
 setInterval(heartbeat, SYNC_EVERY_MS);
-setInterval(() => { if (online && !syncing) loadList(); }, REFRESH_EVERY_MS);
 
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register(config.urls.service_worker, { scope: "/staff/checkin/" }).catch(() => {});
@@ -675,7 +743,7 @@ setOnline(navigator.onLine);
 // another page, or no answer from the server for 12 hours) every list goes.
 await store.forgetExpiredLists();
 if (!store.loggedInAs()) await store.forgetLists();
-await loadList();
+await refresh();
 await renderQueue();
 sync();
 document.body.dataset.scanner = "ready";
