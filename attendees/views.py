@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 from attendees.models import Registration, RegistrationStatus, Sector
 from attendees.registration import WAITLIST_ORDER
+from checkin.services import WALK_IN_DEVICE
 from events.models import Session
+from sala.i18n import N_, gettext
+
+WALK_IN = N_("walk-in")
+DOOR_PHONE = N_("door phone %(device)s")
+TOTAL = N_("Total")
 
 
 @dataclass(frozen=True)
@@ -16,6 +22,7 @@ class SessionRoster:
     waitlisted: list[Registration]  # in the waitlist's order: the first is next
     cancelled: list[Registration]
     by_sector: dict[Sector, int]
+    attended_by_sector: dict[Sector, int]  # confirmed and checked in
 
     def with_positions(self) -> Iterator[tuple[Registration, int | None]]:
         """Every registration with its waitlist position (None unless waiting): confirmed,
@@ -24,9 +31,17 @@ class SessionRoster:
         yield from ((r, index + 1) for index, r in enumerate(self.waitlisted))
         yield from ((r, None) for r in self.cancelled)
 
+    @property
+    def attended(self) -> int:
+        return sum(self.attended_by_sector.values())
+
 
 async def roster(session: Session) -> SessionRoster:
-    registrations = await Registration.filter(session_id=session.id).order_by("id")
+    registrations = (
+        await Registration.filter(session_id=session.id)
+        .order_by("id")
+        .prefetch_related("checked_in_by")
+    )
     confirmed = [r for r in registrations if r.status == RegistrationStatus.CONFIRMED]
     waitlisted = await Registration.filter(
         session_id=session.id, status=RegistrationStatus.WAITLISTED
@@ -35,4 +50,24 @@ async def roster(session: Session) -> SessionRoster:
     by_sector = dict.fromkeys(Sector, 0)
     for registration in confirmed + waitlisted:
         by_sector[registration.sector] += 1
-    return SessionRoster(confirmed, waitlisted, cancelled, by_sector)
+    attended_by_sector = dict.fromkeys(Sector, 0)
+    for registration in confirmed:
+        if registration.checked_in_at is not None:
+            attended_by_sector[registration.sector] += 1
+    return SessionRoster(confirmed, waitlisted, cancelled, by_sector, attended_by_sector)
+
+
+def checked_in_by(registration: Registration) -> str:
+    """Who checked the person in, as staff read it: the staff member's name (with
+    "walk-in" for someone registered at the door), else the way it was done."""
+    if registration.checked_in_at is None:
+        return ""
+    staff = registration.checked_in_by
+    walk_in = registration.checked_in_device == WALK_IN_DEVICE
+    if staff is not None:
+        return f"{staff.name} · {gettext(WALK_IN)}" if walk_in else staff.name
+    if walk_in:
+        return gettext(WALK_IN)
+    if registration.checked_in_device:
+        return gettext(DOOR_PHONE, device=registration.checked_in_device[:8])
+    return ""

@@ -53,3 +53,5 @@ async def render_issued_certificates(settings: Settings) -> int:
 
 
 COMPOSERS: dict[str, Composer] = {service.CERTIFICATE_MAIL: compose_certificate}
+# Each kind in words, for the staff outbox.
+NAMES: dict[str, str] = {service.CERTIFICATE_MAIL: N_("Certificate issued")}

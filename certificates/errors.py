@@ -34,3 +34,17 @@ class CertificateHolderGone(Conflict):
 
     code = "certificate_holder_gone"
     message = N_("The holder deleted their data: there is nobody to give a new certificate to.")
+
+
+class NothingToPrint(Conflict):
+    """Printing a session's certificates when none is valid."""
+
+    code = "nothing_to_print"
+    message = N_("There is no valid certificate to print yet: issue them first.")
+
+
+class PrintNotReady(NotFound):
+    """The combined PDF is not made yet, or no longer kept (outdated by a revocation, or old)."""
+
+    code = "print_not_ready"
+    message = N_("This PDF is not available. Print the certificates again.")

@@ -113,6 +113,34 @@ class CertificateRun(Model):
         ordering = ["-id"]
 
 
+class CertificatePrint(Model):
+    """One "print every certificate" order for a session.
+
+    The worker puts the session's valid certificates, in the roster's order, into one PDF
+    in the data dir, named after ``file_key`` (random, so the file's name tells nothing and
+    cannot be guessed), and reports progress here. ``claimed_at`` is a worker's lease.
+    """
+
+    id = fields.IntField(primary_key=True)
+    session: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "events.Session", related_name="certificate_prints", on_delete=fields.CASCADE
+    )
+    requested_by: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
+        "sala.StaffUser", related_name="certificate_prints", null=True, on_delete=fields.SET_NULL
+    )
+    file_key = fields.CharField(max_length=64, unique=True)
+    total = fields.IntField(default=0)
+    done = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    claimed_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    failed = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "certificate_print"
+        ordering = ["-id"]
+
+
 class CertificateWording(Model):
     """The words of certificates of one topic (or, with no topic, of every other topic).
 

@@ -5,8 +5,9 @@ anyone   /verify                                  type a code
                                                   (a neutral copy's code: the neutral view)
 person   /registrations/{token}/certificate.pdf   their certificate (?neutral=1: the copy
                                                   with a neutral title and its own code)
-staff    /staff/sessions/{id}/certificates        issue, progress, revoke, reissue
-         /staff/sessions/{id}/certificates/progress.json
+staff    /staff/sessions/{id}/certificates        issue, progress, revoke, reissue, print all
+         /staff/sessions/{id}/certificates/progress.json   issuing's and printing's
+         /staff/sessions/{id}/certificates/prints/{print id}.pdf   all of them, one PDF
          /staff/certificates/{id}.pdf
          /staff/certificates/design               wording, logo, signatures (admin)
          /staff/certificates/preview              a sample PDF (admin, POST)
@@ -24,6 +25,7 @@ from starlette.routing import Route
 
 from attendees import manage, people
 from attendees.models import Registration, RegistrationStatus
+from certificates import printing
 from certificates import services as service
 from certificates.errors import CertificateNotFound
 from certificates.limits import name_check_allowed
@@ -156,7 +158,9 @@ async def session_certificates(request: Request) -> Response:
         form = await read_form(request)
         action = form.get("action")
         try:
-            if action in ("revoke", "reissue"):
+            if action == "print_all":
+                await printing.request_print(session.id, staff=staff)
+            elif action in ("revoke", "reissue"):
                 certificate_id = parse_id(form.get("certificate_id")) or 0
                 reason = str(form.get("reason", ""))
                 if action == "revoke":
@@ -186,14 +190,24 @@ async def session_certificates(request: Request) -> Response:
     for certificate in issued:
         by_registration.setdefault(certificate.registration_id, []).append(certificate)  # type: ignore[attr-defined]
     run = await service.latest_run(session)
+    job = await printing.current_print(session)
     context = {
         "session": session,
         "attended": attended,
         "by_registration": by_registration,
-        "without": [r for r in attended if not _valid(by_registration.get(r.id, []))],
+        "without": [r for r in attended if not by_registration.get(r.id)],
         "valid": [c for c in issued if c.status == CertificateStatus.VALID],
+        "revoked": [
+            c
+            for c in issued
+            if c.status == CertificateStatus.REVOKED
+            and c.replaced_by_id is None  # type: ignore[attr-defined]
+            and c.holder_name
+        ],
         "run": run,
         "progress": await service.run_progress(run) if run else None,
+        "print": job,
+        "print_progress": printing.print_progress(job) if job else None,
         "form_error": message,
         "done": request.query_params.get("done"),
     }
@@ -206,16 +220,31 @@ async def session_certificates(request: Request) -> Response:
     )
 
 
-def _valid(certificates: list[Certificate]) -> Certificate | None:
-    return next((c for c in certificates if c.status == CertificateStatus.VALID), None)
-
-
 @staff_page(Role.ADMIN, Role.FACILITATOR)
 async def session_progress(request: Request) -> Response:
     session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
     run = await service.latest_run(session)
-    body = await service.run_progress(run) if run else {"total": 0, "done": 0, "finished": True}
+    body: dict[str, object] = (
+        await service.run_progress(run) if run else {"total": 0, "done": 0, "finished": True}
+    )
+    job = await printing.current_print(session)
+    body["print"] = printing.print_progress(job) if job else None
     return JSONResponse(body, headers=PRIVATE_HEADERS)
+
+
+@staff_page(Role.ADMIN, Role.FACILITATOR)
+async def session_print_pdf(request: Request) -> Response:
+    session_id = request.path_params["session_id"]
+    data = await printing.print_pdf(
+        request.state.user, session_id, request.path_params["print_id"], request.app.state.settings
+    )
+    disposition = f'attachment; filename="session-{session_id}-certificates.pdf"'
+    headers = {**PRIVATE_HEADERS, "cache-control": "private, no-store"}
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={**headers, "content-disposition": disposition},
+    )
 
 
 @staff_page(Role.ADMIN, Role.FACILITATOR)
@@ -266,6 +295,7 @@ async def design(request: Request) -> Response:
         "topics": await list_topics(),
         "topic": topic,
         "wording": wording,
+        "inherited": await service.inherited_wording(topic),
         "placeholders": service.PLACEHOLDERS,
         "signatories": await service.signatories(),
         "images": await service.image_names(),
@@ -341,6 +371,11 @@ routes = [
         "/staff/sessions/{session_id:int}/certificates/progress.json",
         session_progress,
         name="staff:certificates_progress",
+    ),
+    Route(
+        "/staff/sessions/{session_id:int}/certificates/prints/{print_id:int}.pdf",
+        session_print_pdf,
+        name="staff:certificates_print_pdf",
     ),
     Route("/staff/certificates/{certificate_id:int}.pdf", staff_pdf, name="staff:certificate_pdf"),
     Route(

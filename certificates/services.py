@@ -1,9 +1,10 @@
 """Certificates of attendance: issuing, the PDF, revoking and reissuing, verifying.
 
 Issuing makes the certificate rows at once, in one transaction, for every checked-in
-attendee (or those picked) who holds no valid certificate yet — the database refuses a
-second valid one per registration (``Certificate.valid_for_registration`` is unique), so
-issuing twice, or two facilitators at once, never doubles one. The slow part, the PDF and
+attendee (or those picked) who never had a certificate: a revoked one stays revoked, and
+reissuing is the explicit way back. The database refuses a second valid one per
+registration (``Certificate.valid_for_registration`` is unique), so issuing twice, or two
+facilitators at once, never doubles one. The slow part, the PDF and
 the email that carries it, is done by the worker (:func:`render_pending`), which the staff
 page follows as a progress bar; closing the page stops nothing.
 
@@ -143,7 +144,10 @@ async def issue_certificates(
     staff: StaffUser,
     registration_ids: list[int] | None = None,
 ) -> IssueOutcome:
-    """Certificates for every checked-in attendee without one (or for those picked)."""
+    """Certificates for every checked-in attendee who never had one (or for those picked).
+
+    Someone whose certificate was revoked is skipped: :func:`reissue_certificate` gives it
+    back, on purpose, one person at a time."""
     session = await get_session_for_staff(staff, session_id)
     await session.fetch_related("topic")
     attended = await Registration.filter(
@@ -161,12 +165,14 @@ async def issue_certificates(
                 {"registration_ids": N_("Pick attendees who were checked in at this session.")}
             )
         attended = [r for r in attended if r.id in set(registration_ids)]
-    holding = set(
-        await Certificate.filter(valid_for_registration__in=[r.id for r in attended]).values_list(
-            "valid_for_registration", flat=True
+    # Anyone who ever held one is skipped: a valid one is not doubled, and a revoked one
+    # stays revoked (reissuing it is the explicit way back).
+    held = set(
+        await Certificate.filter(registration_id__in=[r.id for r in attended]).values_list(
+            "registration_id", flat=True
         )
     )
-    missing = [r for r in attended if r.id not in holding]
+    missing = [r for r in attended if r.id not in held]
     if not missing:
         return IssueOutcome(None, [])
     async with in_transaction():
@@ -336,18 +342,32 @@ def _dates(certificate: Certificate, language: str) -> str:
         return f"{first} – {format_date(end, fmt='long')}"
 
 
-async def wording_for(topic_code: str) -> dict[str, str]:
-    wording = await CertificateWording.filter(topic__code=topic_code).first()
-    if wording is None:
-        wording = await CertificateWording.filter(topic_id=None).first()
-    if wording is None:
+# Wording is stored field by field, and only where an admin changed it: an empty field
+# follows the level above (a topic's: the wording of every topic; that one: DEFAULT_WORDING),
+# so saving the words a page showed unchanged freezes no copy, and a later change of the
+# wording above (or of the defaults, in a new version) still reaches every topic.
+
+
+async def _own_wording(topic_id: int | None) -> dict[str, str]:
+    row = await CertificateWording.filter(topic_id=topic_id).first()
+    return {field: getattr(row, field) if row else "" for field in DEFAULT_WORDING}
+
+
+async def inherited_wording(topic: Topic | None) -> dict[str, str]:
+    """What certificates of ``topic`` (None: of every topic) say where it has no words of its
+    own."""
+    if topic is None:
         return dict(DEFAULT_WORDING)
-    return {
-        "body_km": wording.body_km,
-        "body_en": wording.body_en,
-        "neutral_title_km": wording.neutral_title_km,
-        "neutral_title_en": wording.neutral_title_en,
-    }
+    general = await _own_wording(None)
+    return {field: general[field] or DEFAULT_WORDING[field] for field in DEFAULT_WORDING}
+
+
+async def wording_for(topic_code: str) -> dict[str, str]:
+    """The words certificates of this topic carry ("": of a topic with none of its own)."""
+    topic = await Topic.get_or_none(code=topic_code) if topic_code else None
+    inherited = await inherited_wording(topic)
+    own = await _own_wording(topic.id) if topic else await _own_wording(None)
+    return {field: own[field] or inherited[field] for field in DEFAULT_WORDING}
 
 
 async def _wording_of(certificate: Certificate) -> dict[str, str]:
@@ -768,13 +788,14 @@ async def save_signatory(position: int, *, name: str, role: str, staff: StaffUse
 
 
 def wording_input(raw: dict[str, str]) -> dict[str, str]:
-    """Validated wording; placeholders other than the known ones are refused."""
+    """Validated wording; placeholders other than the known ones are refused. An empty field
+    asks for the inherited words (:func:`inherited_wording`)."""
     reader = FieldReader(raw)
     values = {
-        "body_km": reader.text("body_km", max_length=500, required=True),
-        "body_en": reader.text("body_en", max_length=500, required=True),
-        "neutral_title_km": reader.text("neutral_title_km", max_length=200, required=True),
-        "neutral_title_en": reader.text("neutral_title_en", max_length=200, required=True),
+        "body_km": reader.text("body_km", max_length=500),
+        "body_en": reader.text("body_en", max_length=500),
+        "neutral_title_km": reader.text("neutral_title_km", max_length=200),
+        "neutral_title_en": reader.text("neutral_title_en", max_length=200),
     }
     for field, text in values.items():
         unknown = {word for word in _PLACEHOLDER.findall(text) if word not in PLACEHOLDERS}
@@ -785,23 +806,43 @@ def wording_input(raw: dict[str, str]) -> dict[str, str]:
     return values
 
 
+def _same_words(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
 async def save_wording(topic: Topic | None, values: dict[str, str], *, staff: StaffUser) -> None:
+    """Keep, for ``topic`` (None: every topic), only the fields that differ from the inherited
+    words; the others (empty, or unchanged) follow them from now on."""
     async with in_transaction():
+        inherited = await inherited_wording(topic)
+        own = {
+            field: "" if _same_words(values[field], inherited[field]) else values[field]
+            for field in DEFAULT_WORDING
+        }
         await CertificateWording.filter(topic_id=topic.id if topic else None).delete()
-        await CertificateWording.create(
-            topic=topic,
-            body_km=values["body_km"],
-            body_en=values["body_en"],
-            neutral_title_km=values["neutral_title_km"],
-            neutral_title_en=values["neutral_title_en"],
-        )
-        await audit.record(staff, "certificate.wording", topic or staff, {})
+        if any(own.values()):
+            await CertificateWording.create(
+                topic=topic,
+                body_km=own["body_km"],
+                body_en=own["body_en"],
+                neutral_title_km=own["neutral_title_km"],
+                neutral_title_en=own["neutral_title_en"],
+            )
+        changed = sorted(field for field, text in own.items() if text)
+        await audit.record(staff, "certificate.wording", topic or staff, {"own": changed})
+
+
+async def with_inherited(topic: Topic | None, values: dict[str, str]) -> dict[str, str]:
+    """Typed wording with its empty fields filled in as a certificate would be."""
+    inherited = await inherited_wording(topic)
+    return {field: values.get(field) or inherited[field] for field in DEFAULT_WORDING}
 
 
 async def preview_pdf(
     topic: Topic | None, wording: dict[str, str], settings: Settings, *, language: str
 ) -> bytes:
     """A sample certificate with this wording, for the admin to look at before saving."""
+    wording = await with_inherited(topic, wording)
     now = datetime.now(UTC)
     sample = Certificate(
         code="SAMP-LE23-4567",

@@ -15,7 +15,7 @@ and the creation date given (none for the neutral copy).
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,27 +89,45 @@ class CertificateContent:
 
 def render_certificate(data: CertificateContent) -> bytes:
     """The certificate as PDF bytes."""
+    return render_certificates([data], title=f"Certificate {data.code}", created_at=data.created_at)
+
+
+def render_certificates(
+    certificates: Sequence[CertificateContent],
+    *,
+    title: str,
+    created_at: datetime | None,
+    on_page: Callable[[], object] | None = None,
+) -> bytes:
+    """Certificates one to a page, in the order given, as one PDF (to print a session's at
+    once): each page as :func:`render_certificate` draws it. ``on_page`` is called after
+    each page, for a progress bar. The file's title is ``title``, never a name."""
+    if not certificates:
+        raise ValueError("no certificate to render")
+    first = certificates[0]
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_margin(0)
     pdf.c_margin = 0
     pdf.set_compression(True)
     add_fonts(pdf)
-    pdf.set_title(f"Certificate {data.code}")
-    pdf.set_subject(data.title_en or data.title_km)
-    pdf.set_author(data.organisation_en or data.organisation_km)
+    pdf.set_title(title)
+    pdf.set_subject(first.title_en or first.title_km)
+    pdf.set_author(first.organisation_en or first.organisation_km)
     pdf.set_creator("Sala")
-    if data.created_at is None:
+    if created_at is None:
         pdf.creation_date = None  # type: ignore[assignment]
     else:
-        pdf.set_creation_date(data.created_at)
+        pdf.set_creation_date(created_at)
     pdf.set_lang("km")
-    pdf.add_page()
-
-    _frame(pdf)
-    top = _header(pdf, data)
-    bottom = _footer(pdf, data)
-    _middle(pdf, data, top=top, bottom=bottom)
+    for data in certificates:
+        pdf.add_page()
+        _frame(pdf)
+        top = _header(pdf, data)
+        bottom = _footer(pdf, data)
+        _middle(pdf, data, top=top, bottom=bottom)
+        if on_page is not None:
+            on_page()
     return bytes(pdf.output(output_producer_class=CertificateOutput))
 
 
@@ -178,10 +196,14 @@ def _draw_lines(
 
 
 def _header(pdf: FPDF, data: CertificateContent) -> float:
-    """Logo and the organisation's names side by side, centred; the y below them."""
+    """Logo and the organisation's names side by side, centred; the y below them. A name that
+    is the same in both languages (Sala has one ``organisation_name``) is printed once."""
     top = 19.0
-    names_km = fit_text(pdf, data.organisation_km, width=150, max_size=12, min_size=8, style="B")
-    names_en = fit_text(pdf, data.organisation_en.upper(), width=150, max_size=8.5, min_size=6)
+    first, second = data.organisation_km or data.organisation_en, data.organisation_en
+    if second.casefold() == first.casefold():
+        second = ""
+    names_km = fit_text(pdf, first, width=150, max_size=12, min_size=8, style="B")
+    names_en = fit_text(pdf, second.upper(), width=150, max_size=8.5, min_size=6)
     text_width = max(names_km.width, names_en.width)
     text_height = _block_height(names_km) + _block_height(names_en)
 

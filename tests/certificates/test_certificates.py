@@ -217,15 +217,61 @@ async def test_revoke_keeps_the_reason_and_reissue_gives_a_new_code(
         headers=headers,
     )
     assert revoked.json()["status"] == "revoked"
-    # Now nobody holds a valid one: issuing gives Sokha a fresh certificate.
+    # Revoked stays revoked: issuing to everyone does not bring it back (see below).
     assert (
-        len(
-            (
-                await client.post(f"/api/v1/sessions/{session.id}/certificates", headers=headers)
-            ).json()
-        )
-        == 1
+        await client.post(f"/api/v1/sessions/{session.id}/certificates", headers=headers)
+    ).json() == []
+
+
+async def test_a_revoked_certificate_stays_revoked_until_it_is_reissued(
+    client: httpx.AsyncClient, settings: Settings, training: dict[str, Any]
+) -> None:
+    """Issuing to everyone checked in (API and staff page), or picking the person, skips
+    someone whose certificate was revoked; reissuing is the explicit way back."""
+    session, headers, people = training["session"], training["headers"], training["people"]
+    url = f"/api/v1/sessions/{session.id}/certificates"
+    code = await _sokhas_certificate(client, settings, training)
+    revoked = await client.post(
+        f"/api/v1/certificates/{code}/revoke", json={"reason": "did not attend"}, headers=headers
     )
+    assert revoked.json()["status"] == "revoked"
+
+    await _check_in(client, people["Vanna"], headers, settings)
+    by_api = await client.post(url, headers=headers)
+    assert [c["registration_id"] for c in by_api.json()] == [people["Vanna"].id]
+    picked = await client.post(
+        url, json={"registration_ids": [people["Sokha"].id]}, headers=headers
+    )
+    assert picked.json() == []
+
+    await log_in(client, training["facilitator"])
+    path = f"/staff/sessions/{session.id}/certificates"
+    page = await client.get(path)
+    assert "0 of 2 attendees checked in have no certificate yet." in page.text
+    assert "<h2>Revoked certificates</h2>" in page.text and code in page.text
+    answer = await client.post(
+        path, data={"action": "issue_all", "csrf_token": csrf_from(page.text)}
+    )
+    assert answer.status_code == 303
+    sokhas = await Certificate.filter(registration_id=people["Sokha"].id)
+    assert [(c.code, c.status) for c in sokhas] == [(code, CertificateStatus.REVOKED)]
+    verified = (await client.get(f"/api/v1/certificates/{code}")).json()
+    assert verified["status"] == "revoked"
+
+    reissued = await client.post(
+        path,
+        data={
+            "action": "reissue",
+            "certificate_id": str(sokhas[0].id),
+            "reason": "attended after all",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
+    assert reissued.status_code == 303
+    valid = await Certificate.get(registration_id=people["Sokha"].id, status="valid")
+    assert valid.code != code
+    page = await client.get(path)
+    assert "<h2>Revoked certificates</h2>" not in page.text
 
 
 async def test_only_the_sessions_staff_issue_revoke_or_download(
