@@ -16,7 +16,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from attendees import invitations
-from attendees.errors import InvitationInvalid, InvitationRequired, RegistrationNotFound
+from attendees.errors import (
+    InvitationInvalid,
+    InvitationRequired,
+    InvitationWithdrawn,
+    RegistrationNotFound,
+)
 from attendees.forms import parse_registration
 from attendees.limits import registration_allowed
 from attendees.manage import manage_url
@@ -44,10 +49,11 @@ async def create_registration(request: Request) -> Response:
     session_id = request.path_params["session_id"]
     try:
         outcome = await register(session_id, data, source=RegistrationSource.API, settings=settings)
-    except (InvitationRequired, InvitationInvalid) as refused:
+    except (InvitationRequired, InvitationInvalid, InvitationWithdrawn) as refused:
         # Walking ids must not find invite-only sessions: without a code that is one of the
         # session's invitations, the answer is a missing session's (its invitees have its
-        # page, /sessions/i/{slug}, whose form does say an invitation is needed).
+        # page, /sessions/i/{slug}, whose form does say an invitation is needed or withdrawn).
+        # A withdrawn code counts as none: it may have been sent to the wrong person.
         code = data.invitation_code
         if (
             not code
@@ -102,7 +108,12 @@ async def cancel(request: Request) -> Response:
 @staff_api(Role.ADMIN)
 async def list_invitations(request: Request) -> Response:
     session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
-    return JSONResponse([invitation_json(i) for i in await invitations.list_invitations(session)])
+    return JSONResponse(
+        [
+            invitation_json(i, status=invitations.invitation_status(i, session))
+            for i in await invitations.list_invitations(session)
+        ]
+    )
 
 
 @staff_api(Role.ADMIN)
@@ -111,16 +122,20 @@ async def create_invitations(request: Request) -> Response:
     session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
     payload = await read_json_object(request)
     actor = request.state.user
+    language = None if payload.get("language") is None else str(payload["language"])
     if "emails" in payload:
         emails = payload["emails"]
         if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
             raise ValidationFailed({"emails": N_("Paste at least one email address.")})
         result = await invitations.invite_many(
-            session, emails=emails, actor=actor, settings=settings
+            session, emails=emails, actor=actor, settings=settings, language=language
         )
         return JSONResponse(
             {
-                "invitations": [invitation_json(i) for i in result.invitations],
+                "invitations": [
+                    invitation_json(i, status=invitations.invitation_status(i, session))
+                    for i in result.invitations
+                ],
                 "skipped": result.skipped,
             },
             status_code=201,
@@ -136,9 +151,14 @@ async def create_invitations(request: Request) -> Response:
     else:
         email = payload.get("email")
         invitation = await invitations.invite_person(
-            session, email=email if isinstance(email, str) else "", actor=actor, settings=settings
+            session,
+            email=email if isinstance(email, str) else "",
+            actor=actor,
+            settings=settings,
+            language=language,
         )
-    return JSONResponse(invitation_json(invitation), status_code=201)
+    status = invitations.invitation_status(invitation, session)
+    return JSONResponse(invitation_json(invitation, status=status), status_code=201)
 
 
 routes = [

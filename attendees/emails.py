@@ -7,7 +7,10 @@ title or topic, so a lock screen or a shared inbox shows nothing about LGBT trai
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
@@ -55,6 +58,14 @@ SUBJECTS = {
         N_("Reminder: your training starts soon"),
         N_("Reminder: %(title)s"),
     ),
+    reg.SESSION_CHANGED_MAIL: (
+        N_("A training you registered for has changed"),
+        N_("Changed: %(title)s"),
+    ),
+    reg.WITHDRAWN_MAIL: (
+        N_("You have cancelled your registration"),
+        N_("You have cancelled: %(title)s"),
+    ),
     INVITATION_MAIL: (
         N_("You are invited to a training"),
         N_("Invitation: %(title)s"),
@@ -90,6 +101,8 @@ async def compose_for_registration(message: OutboxMessage, settings: Settings) -
         "manage_url": manage_url(registration, settings),
         "waitlist_position": await reg.waitlist_position(registration),
         "settings": settings,
+        "staff_message": str(message.params.get("staff_message") or ""),
+        "left_waitlist": message.params.get("was") == RegistrationStatus.WAITLISTED.value,
     }
     attachments: list[Attachment] = []
     with_ticket = (
@@ -112,6 +125,99 @@ async def compose_for_registration(message: OutboxMessage, settings: Settings) -
                 registrant_calendar_bytes(session, base_url=settings.base_url),
             )
         )
+    text, html = mail.render_parts(message.kind, context)
+    return ComposedEmail(_subject(message.kind, session, settings), text, html, attachments)
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    """What differs between a session now and the old values an email was queued with
+    (``reg.notify_session_changed``): each old value, or None where nothing differs."""
+
+    old_starts_at: datetime | None
+    old_ends_at: datetime | None
+    old_venue: str | None
+    venue: str
+    online: str | None  # "added", "changed" or "removed"
+
+    @property
+    def moved(self) -> bool:
+        return self.old_starts_at is not None
+
+    @property
+    def anything(self) -> bool:
+        return self.moved or self.old_venue is not None or self.online is not None
+
+
+def _venue(name: str, address: str) -> str:
+    return ", ".join(part for part in (name, address) if part)
+
+
+def _old_moment(was: Mapping[str, Any], name: str, now: datetime) -> datetime:
+    value = was.get(name)
+    return datetime.fromisoformat(value) if isinstance(value, str) else now
+
+
+def _session_change(session: Session, was: Mapping[str, Any]) -> SessionChange:
+    """Compared with the session as it is when the email goes: a second change made before
+    then is in it too, and a change undone meanwhile is not."""
+    starts = _old_moment(was, "starts_at", session.starts_at)
+    ends = _old_moment(was, "ends_at", session.ends_at)
+    moved = (starts, ends) != (session.starts_at, session.ends_at)
+    venue = _venue(
+        str(was.get("venue_name", session.venue_name)),
+        str(was.get("venue_address", session.venue_address)),
+    )
+    online = None
+    if "online_url" in was:
+        had, has = bool(was["online_url"]), bool(session.online_url)
+        online = {(False, True): "added", (True, True): "changed", (True, False): "removed"}.get(
+            (had, has)
+        )
+    now = _venue(session.venue_name, session.venue_address)
+    return SessionChange(
+        old_starts_at=starts if moved else None,
+        old_ends_at=ends if moved else None,
+        old_venue=venue if venue != now else None,
+        venue=now,
+        online=online,
+    )
+
+
+async def compose_session_changed(message: OutboxMessage, settings: Settings) -> ComposedEmail:
+    """What changed, old and new, and the session as it is now; a confirmed seat gets the new
+    calendar file (with the online link, like its confirmation)."""
+    registration = (
+        await Registration.filter(
+            id=message.params.get("registration_id"),
+            anonymised_at=None,
+            status__in=[RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED],
+        )
+        .select_related("session", "session__topic")
+        .first()
+    )
+    was = message.params.get("was")
+    if registration is None or not isinstance(was, dict):
+        raise MessageObsolete()
+    session: Session = registration.session
+    change = _session_change(session, was)
+    if session.status != SessionStatus.PUBLISHED or not change.anything:
+        raise MessageObsolete()
+    confirmed = registration.status == RegistrationStatus.CONFIRMED
+    context = {
+        "registration": registration,
+        "session": session,
+        "zone": ZoneInfo(session.timezone),
+        "manage_url": manage_url(registration, settings),
+        "waitlist_position": await reg.waitlist_position(registration),
+        "settings": settings,
+        "change": change,
+        "with_calendar": confirmed,
+    }
+    attachments = []
+    if confirmed:
+        calendar = registrant_calendar_bytes(session, base_url=settings.base_url)
+        attachments.append(Attachment("training.ics", "text/calendar", calendar))
     text, html = mail.render_parts(message.kind, context)
     return ComposedEmail(_subject(message.kind, session, settings), text, html, attachments)
 
@@ -171,8 +277,10 @@ async def compose_links(message: OutboxMessage, settings: Settings) -> ComposedE
 
 async def enqueue_due_reminders(settings: Settings, now: datetime | None = None) -> int:
     """Queue one reminder per confirmed attendee of sessions starting within the reminder
-    window. The conditional update makes it once only, even with several workers."""
+    window. The conditional update makes it once only, even with several workers. Whoever
+    registered after the reminder was due gets none: their confirmation has just told them."""
     now = now or datetime.now(UTC)
+    window = timedelta(hours=settings.reminder_hours)
     due = await Registration.filter(
         status=RegistrationStatus.CONFIRMED,
         reminder_sent_at=None,
@@ -180,10 +288,12 @@ async def enqueue_due_reminders(settings: Settings, now: datetime | None = None)
         email__not="",
         session__status=SessionStatus.PUBLISHED,
         session__starts_at__gt=now,
-        session__starts_at__lte=now + timedelta(hours=settings.reminder_hours),
-    )
+        session__starts_at__lte=now + window,
+    ).select_related("session")
     queued = 0
     for registration in due:
+        if registration.created_at >= registration.session.starts_at - window:
+            continue
         async with in_transaction():
             claimed = await Registration.filter(id=registration.id, reminder_sent_at=None).update(
                 reminder_sent_at=now
@@ -207,7 +317,24 @@ COMPOSERS: dict[str, Composer] = {
     reg.CANCELLED_MAIL: compose_for_registration,
     reg.SESSION_CANCELLED_MAIL: compose_for_registration,
     REMINDER_MAIL: compose_for_registration,
+    reg.SESSION_CHANGED_MAIL: compose_session_changed,
+    reg.WITHDRAWN_MAIL: compose_for_registration,
     INVITATION_MAIL: compose_invitation,
     reg.CLAIM_MAIL: compose_claim,
     people.LINKS_MAIL: compose_links,
+}
+
+# Each kind in words, for the staff outbox (tests/sala/test_outbox_page.py: one per composer).
+NAMES: dict[str, str] = {
+    reg.CONFIRMED_MAIL: N_("Registration confirmed"),
+    reg.WAITLISTED_MAIL: N_("On the waiting list"),
+    reg.PROMOTED_MAIL: N_("Seat from the waiting list"),
+    reg.CANCELLED_MAIL: N_("Registration cancelled"),
+    reg.SESSION_CANCELLED_MAIL: N_("Training cancelled"),
+    REMINDER_MAIL: N_("Reminder before the training"),
+    reg.SESSION_CHANGED_MAIL: N_("Training changed"),
+    reg.WITHDRAWN_MAIL: N_("Cancelled by the registrant"),
+    INVITATION_MAIL: N_("Invitation"),
+    reg.CLAIM_MAIL: N_("Was this registration yours?"),
+    people.LINKS_MAIL: N_("Links to one's registrations"),
 }

@@ -72,6 +72,33 @@ class InvitationUsedUp(ValidationFailed):
         )
 
 
+class InvitationWithdrawn(ValidationFailed):
+    """An invitation the organisers revoked: its link and code no longer give a seat."""
+
+    code = "invitation_withdrawn"
+    message = N_(
+        "This invitation has been withdrawn by the organisers. If you think this is a "
+        "mistake, ask the person who invited you."
+    )
+
+    def __init__(self) -> None:
+        super().__init__({"invitation_code": N_("This invitation has been withdrawn.")})
+
+
+class InvitationNotFound(NotFound):
+    """No invitation with this id at this session."""
+
+    code = "invitation_not_found"
+    message = N_("We could not find this invitation.")
+
+
+class InvitationClosed(Conflict):
+    """Resending or revoking an invitation that is used, expired or already revoked."""
+
+    code = "invitation_closed"
+    message = N_("This invitation is no longer open: it was used, has expired or was revoked.")
+
+
 class LinkExpired(NotFound):
     """A joining or "my registrations" link that is forged, too old or already used."""
 

@@ -1,18 +1,28 @@
 """Invitations to invite-only sessions: personal (one email, one seat) or for an
-organisation (a code with N seats)."""
+organisation (a code with N seats); their status, resending and revoking.
+
+Resending sends the same link again, in the language the inviter picks: a personal
+invitation is bound to its address, so a copy of the link is no use to anyone else, and the
+first email, found later, still works. An inviter who wants the old link dead revokes it
+(the link then says so) and invites the address again, which makes a new code.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
+from attendees.errors import InvitationClosed, InvitationNotFound
 from attendees.models import Invitation, InvitationKind
-from events.models import Session
+from attendees.registration import registration_window
+from events.models import Session, SessionStatus
 from sala import audit, mail
-from sala.config import Settings
+from sala.config import LANGUAGES, Settings
 from sala.errors import ValidationFailed
 from sala.forms import normalise_email
 from sala.i18n import N_
@@ -27,6 +37,45 @@ MAX_BULK = 500
 
 def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+class InvitationStatus(StrEnum):
+    SENT = "sent"  # a personal invitation, emailed, not used yet
+    OPEN = "open"  # an organisation's code with seats left
+    USED = "used"  # every seat taken
+    EXPIRED = "expired"  # the session's registration closed, or the session was cancelled
+    REVOKED = "revoked"
+
+
+STATUS_NAMES = {
+    InvitationStatus.SENT: N_("Sent"),
+    InvitationStatus.OPEN: N_("Open"),
+    InvitationStatus.USED: N_("Used"),
+    InvitationStatus.EXPIRED: N_("Expired"),
+    InvitationStatus.REVOKED: N_("Revoked"),
+}
+
+
+def invitation_status(
+    invitation: Invitation, session: Session, *, now: datetime | None = None
+) -> InvitationStatus:
+    if invitation.revoked_at is not None:
+        return InvitationStatus.REVOKED
+    if invitation.used >= invitation.seats:
+        return InvitationStatus.USED
+    closed = registration_window(session, now).state == "closed"
+    if closed or session.status == SessionStatus.CANCELLED:
+        return InvitationStatus.EXPIRED
+    if invitation.kind == InvitationKind.PERSONAL:
+        return InvitationStatus.SENT
+    return InvitationStatus.OPEN
+
+
+def mail_language(language: str | None, actor: StaffUser) -> str:
+    """The invitation email's language: the one chosen, else the inviter's."""
+    if language is not None and language not in LANGUAGES:
+        raise ValidationFailed({"language": N_("Choose Khmer or English.")})
+    return language or (actor.language if actor.language in LANGUAGES else "km")
 
 
 @dataclass(frozen=True)
@@ -44,6 +93,7 @@ async def invite_person(
     language: str | None = None,
 ) -> Invitation:
     """Invite one person (one seat), by email in ``language`` (else the inviter's)."""
+    language = mail_language(language, actor)
     try:
         address = normalise_email(email)
     except ValueError:
@@ -62,7 +112,7 @@ async def invite_person(
         await mail.enqueue(
             INVITATION_MAIL,
             to=address,
-            language=language or (actor.language if actor.language in ("km", "en") else "km"),
+            language=language,
             params={"invitation_id": invitation.id},
             domain=settings.domain,
         )
@@ -98,9 +148,16 @@ def split_emails(text: str) -> list[str]:
 
 
 async def invite_many(
-    session: Session, *, emails: list[str], actor: StaffUser, settings: Settings
+    session: Session,
+    *,
+    emails: list[str],
+    actor: StaffUser,
+    settings: Settings,
+    language: str | None = None,
 ) -> BulkResult:
-    """One personal invitation per valid address; invalid or repeated ones are listed back."""
+    """One personal invitation per valid address, emailed in ``language`` (else the
+    inviter's); invalid ones, and ones with an invitation not revoked, are listed back."""
+    language = mail_language(language, actor)
     if not emails:
         raise ValidationFailed({"emails": N_("Paste at least one email address.")})
     if len(emails) > MAX_BULK:
@@ -108,7 +165,7 @@ async def invite_many(
     already = {
         str(email)
         for email in await Invitation.filter(
-            session_id=session.id, kind=InvitationKind.PERSONAL
+            session_id=session.id, kind=InvitationKind.PERSONAL, revoked_at=None
         ).values_list("email", flat=True)
     }
     invitations: list[Invitation] = []
@@ -123,10 +180,72 @@ async def invite_many(
             continue
         already.add(address)
         invitations.append(
-            await invite_person(session, email=address, actor=actor, settings=settings)
+            await invite_person(
+                session, email=address, actor=actor, settings=settings, language=language
+            )
         )
     return BulkResult(invitations, skipped)
 
 
 async def list_invitations(session: Session) -> list[Invitation]:
     return await Invitation.filter(session_id=session.id).order_by("-id")
+
+
+async def get_invitation(session: Session, invitation_id: int) -> Invitation:
+    invitation = await Invitation.get_or_none(id=invitation_id, session_id=session.id)
+    if invitation is None:
+        raise InvitationNotFound()
+    return invitation
+
+
+async def resend_invitation(
+    session: Session,
+    invitation_id: int,
+    *,
+    actor: StaffUser,
+    settings: Settings,
+    language: str | None = None,
+) -> Invitation:
+    """Email a personal invitation again (the same link; see the module's docstring), in
+    ``language``; only while it can still be used."""
+    language = mail_language(language, actor)
+    async with in_transaction():
+        invitation = await get_invitation(session, invitation_id)
+        if (
+            invitation.kind != InvitationKind.PERSONAL
+            or invitation_status(invitation, session) != InvitationStatus.SENT
+        ):
+            raise InvitationClosed()
+        await mail.enqueue(
+            INVITATION_MAIL,
+            to=invitation.email,
+            language=language,
+            params={"invitation_id": invitation.id},
+            domain=settings.domain,
+        )
+        await audit.record(actor, "invitation.resend", invitation, {"language": language})
+    return invitation
+
+
+async def revoke_invitation(
+    session: Session, invitation_id: int, *, actor: StaffUser
+) -> Invitation:
+    """The invitation's link and code stop giving seats (registrations made with it stay);
+    its emails not yet sent are not sent."""
+    async with in_transaction():
+        invitation = await get_invitation(session, invitation_id)
+        if invitation.revoked_at is not None:
+            raise InvitationClosed()
+        invitation.revoked_at = datetime.now(UTC)
+        await invitation.save(update_fields=["revoked_at"])
+        await audit.record(actor, "invitation.revoke", invitation, {"used": invitation.used})
+    return invitation
+
+
+async def is_withdrawn(session: Session, code: str) -> bool:
+    """Whether ``code`` is a revoked invitation of this session (its link says so)."""
+    if not code:
+        return False
+    return await Invitation.filter(
+        session_id=session.id, code=code.strip().upper(), revoked_at__isnull=False
+    ).exists()

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 
 from attendees.errors import RegistrationNotFound
 from attendees.models import Invitation, Person, Registration, RegistrationStatus
-from attendees.registration import cancel_registration
+from attendees.registration import cancel_registration, notify_own_cancellation
 from certificates.models import Certificate
 from certificates.services import forget_pdf, revoke_certificates
 from checkin.models import CheckinScan
@@ -95,7 +95,16 @@ async def rename(registration: Registration, chosen_name: str, settings: Setting
 
 
 async def cancel_own(registration: Registration, settings: Settings) -> Registration:
-    outcome = await cancel_registration(registration.id, settings=settings, actor=None)
+    """The person cancels their seat or leaves the waiting list, and is told so by email."""
+    session_id: int = registration.session_id  # type: ignore[attr-defined]
+    async with in_transaction() as connection:
+        await db.lock_row(connection, "session", session_id)
+        current = await Registration.get(id=registration.id)
+        if current.status == RegistrationStatus.CANCELLED:  # the form posted twice
+            return current
+        was = current.status
+        outcome = await cancel_registration(current.id, settings=settings, actor=None)
+        await notify_own_cancellation(outcome.registration, was=was, settings=settings)
     return outcome.registration
 
 

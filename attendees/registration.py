@@ -12,6 +12,7 @@ person waiting, in the same transaction, so a free seat and a waiting person nev
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from attendees.errors import (
     InvitationInvalid,
     InvitationRequired,
     InvitationUsedUp,
+    InvitationWithdrawn,
     RegistrationClosed,
     RegistrationNotFound,
     RegistrationNotOpen,
@@ -42,7 +44,7 @@ from events.errors import SessionNotFound
 from events.models import Audience, Session, SessionStatus
 from sala import audit, db, mail
 from sala.config import Settings
-from sala.models import StaffUser
+from sala.models import OutboxMessage, OutboxStatus, StaffUser
 
 CONFIRMED_MAIL = "registration_confirmed_to_registrant"
 WAITLISTED_MAIL = "registration_waitlisted_to_registrant"
@@ -50,6 +52,8 @@ PROMOTED_MAIL = "registration_promoted_to_registrant"
 CANCELLED_MAIL = "registration_cancelled_to_registrant"
 SESSION_CANCELLED_MAIL = "session_cancelled_to_registrant"
 CLAIM_MAIL = "registration_claim_to_registrant"
+SESSION_CHANGED_MAIL = "session_changed_to_registrant"
+WITHDRAWN_MAIL = "registration_withdrawn_to_registrant"
 
 
 @dataclass(frozen=True)
@@ -142,15 +146,25 @@ async def waitlist_position(registration: Registration) -> int | None:
     return ahead + same_moment + 1
 
 
-async def _enqueue_for(registration: Registration, kind: str, settings: Settings) -> None:
+async def _enqueue_for(
+    registration: Registration,
+    kind: str,
+    settings: Settings,
+    *,
+    staff_message: str = "",
+    extra: Mapping[str, Any] | None = None,
+) -> None:
     """Mail about a registration goes to the email typed for it, never to another's."""
     if not registration.email:
         return
+    params: dict[str, Any] = {"registration_id": registration.id, **(extra or {})}
+    if staff_message:
+        params["staff_message"] = staff_message
     await mail.enqueue(
         kind,
         to=registration.email,
         language=registration.language,
-        params={"registration_id": registration.id},
+        params=params,
         domain=settings.domain,
     )
 
@@ -241,11 +255,14 @@ def _invitation_steps(
             raise InvitationRequired()
         return None
     row = yield db.Query(
-        "SELECT id, kind, email FROM invitation "
-        "WHERE code = ? AND session_id = ? AND revoked_at IS NULL",
+        "SELECT id, kind, email, revoked_at FROM invitation WHERE code = ? AND session_id = ?",
         [code, session.id],
     )
     if row is not None and row["kind"] == InvitationKind.PERSONAL and row["email"] != email:
+        row = None
+    if row is not None and row["revoked_at"] is not None:
+        if invite_only and not by_staff:
+            raise InvitationWithdrawn()
         row = None
     if row is None:
         if invite_only and not by_staff:
@@ -449,13 +466,66 @@ async def cancel_registration(
     return CancellationOutcome(registration, promoted)
 
 
-async def notify_session_cancelled(session_id: int, *, settings: Settings) -> int:
-    """Tell everyone confirmed or waiting that the session is cancelled. Call inside the
-    transaction that cancels it."""
+async def notify_session_cancelled(
+    session_id: int, *, settings: Settings, message: str = ""
+) -> int:
+    """Tell everyone confirmed or waiting that the session is cancelled, with the staff's
+    ``message`` if any; the number of people. Call inside the transaction that cancels it."""
     registrations = await Registration.filter(
         session_id=session_id,
         status__in=[RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED],
     )
     for registration in registrations:
-        await _enqueue_for(registration, SESSION_CANCELLED_MAIL, settings)
+        await _enqueue_for(registration, SESSION_CANCELLED_MAIL, settings, staff_message=message)
     return len(registrations)
+
+
+async def notify_own_cancellation(
+    registration: Registration, *, was: RegistrationStatus, settings: Settings
+) -> None:
+    """Tell a person who cancelled their own seat, or left the waiting list, that it is done
+    (whoever holds a forwarded link cannot cancel unseen). Call inside the transaction that
+    cancels it."""
+    await _enqueue_for(registration, WITHDRAWN_MAIL, settings, extra={"was": was.value})
+
+
+async def notify_session_changed(
+    session_id: int, *, was: Mapping[str, Any], settings: Settings
+) -> int:
+    """Tell everyone confirmed or waiting that the session's time, venue or online link
+    changed; ``was`` holds the old values of what changed, as JSON (the composer shows them
+    beside the new ones). The number of people. Call inside the transaction that changes it.
+
+    An earlier change email not sent yet is replaced by one from its older values, so a
+    quick correction makes one email, and a change undone before it went makes none.
+    """
+    registrations = await Registration.filter(
+        session_id=session_id,
+        status__in=[RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED],
+    )
+    unsent = {
+        message.params.get("registration_id"): message
+        for message in await OutboxMessage.filter(
+            kind=SESSION_CHANGED_MAIL, status=OutboxStatus.PENDING
+        )
+    }
+    for registration in registrations:
+        older = unsent.get(registration.id)
+        since = was
+        if older is not None and await _unsend(older):
+            since = {**was, **older.params.get("was", {})}
+        await _enqueue_for(registration, SESSION_CHANGED_MAIL, settings, extra={"was": since})
+    return len(registrations)
+
+
+async def _unsend(message: OutboxMessage) -> bool:
+    """Drop a queued email before a worker takes it; False when one has."""
+    return bool(await OutboxMessage.filter(id=message.id, status=OutboxStatus.PENDING).delete())
+
+
+async def remind_again(session_id: int) -> None:
+    """The session starts at another time: the reminder goes again before the new start
+    (``attendees.emails.enqueue_due_reminders``)."""
+    await Registration.filter(session_id=session_id, reminder_sent_at__not_isnull=True).update(
+        reminder_sent_at=None
+    )

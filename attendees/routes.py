@@ -11,9 +11,10 @@
              /registrations/join/{token}           "this was me": join it to my others
              /people/{token}                       (emailed) all my registrations, data, delete
     staff    /staff/sessions/{id}/registrations    confirmed, waitlisted, cancelled; add by hand
-             /staff/sessions/{id}/registrations.csv
-             /staff/registrations/{id}/cancel      (POST)
-             /staff/sessions/{id}/invitations      list and create (admin)
+             /staff/sessions/{id}/registrations.csv   with who checked each one in, and when
+             /staff/sessions/{id}/attendance.csv      registered and attended by sector
+             /staff/registrations/{id}/cancel      confirm (GET), cancel (POST)
+             /staff/sessions/{id}/invitations      list with status, create, resend, revoke (admin)
              /staff/checkin/                       the door scanner: pick a session
              /staff/checkin/{id}                   the door scanner (camera, search, walk-ins)
              /staff/checkin/sw.js                  its service worker (offline), public
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -33,11 +35,12 @@ from starlette.routing import Route
 
 from attendees import invitations as invitation_service
 from attendees import manage, people
+from attendees.errors import InvitationClosed
 from attendees.forms import parse_registration
 from attendees.limits import registration_allowed
 from attendees.models import Registration, RegistrationSource, RegistrationStatus, Sector
 from attendees.registration import cancel_registration, register, waitlist_position
-from attendees.views import roster
+from attendees.views import TOTAL, checked_in_by, roster
 from certificates.services import curriculum_certificates_of, holder_certificate
 from checkin.tickets import ticket_for
 from events.calendar import ICS_MEDIA_TYPE, calendar_bytes, registrant_calendar_bytes
@@ -294,6 +297,7 @@ async def staff_registrations(request: Request) -> Response:
     context = {
         "session": session,
         "roster": await roster(session),
+        "checked_in_by": checked_in_by,
         "values": values,
         "errors": errors,
         "form_error": message,
@@ -315,9 +319,12 @@ async def staff_registrations_csv(request: Request) -> Response:
     header: list[object] = [
         "id", "status", "waitlist_position", "chosen_name", "pronouns", "email", "phone",
         "sector", "organisation", "language", "accessibility_needs", "registered_at",
+        "checked_in_at", "checked_in_by",
     ]  # fmt: skip
+    zone = ZoneInfo(session.timezone)
     lines: list[list[object]] = [header]
     for registration, position in session_roster.with_positions():
+        checked_in_at = registration.checked_in_at
         lines.append(
             [
                 registration.id,
@@ -332,23 +339,46 @@ async def staff_registrations_csv(request: Request) -> Response:
                 registration.language,
                 registration.accessibility_needs,
                 registration.created_at.isoformat(),
+                # The wall-clock time at the venue, in a form every spreadsheet reads as one.
+                checked_in_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if checked_in_at else "",
+                checked_in_by(registration),
             ]
         )
     return csv_response(lines, filename=f"session-{session.id}-registrations.csv")
 
 
 @staff_page()
+async def staff_attendance_csv(request: Request) -> Response:
+    """Registered and attended by sector: the counts the roster shows, for a spreadsheet."""
+    session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
+    counts = await roster(session)
+    lines: list[list[object]] = [["sector", "sector_name", "registered", "attended"]]
+    for sector, registered in counts.by_sector.items():
+        lines.append([sector.value, sector.label, registered, counts.attended_by_sector[sector]])
+    lines.append(["", gettext(TOTAL), sum(counts.by_sector.values()), counts.attended])
+    return csv_response(lines, filename=f"session-{session.id}-attendance-by-sector.csv")
+
+
+@staff_page()
 async def staff_cancel_registration(request: Request) -> Response:
-    await read_form(request)
+    """GET asks (whose seat, and that they will be emailed); POST cancels."""
     registration = await Registration.get_or_none(id=request.path_params["registration_id"])
     if registration is None:
         raise NotFound()
     session = await get_session_for_staff(request.state.user, registration.session_id)  # type: ignore[attr-defined]
+    roster_path = request.url_for("staff:registrations", session_id=session.id).path
+    if registration.status == RegistrationStatus.CANCELLED:
+        return RedirectResponse(roster_path + "?cancelled=1", status_code=303)
+    if request.method == "GET":
+        context = {"session": session, "registration": registration, "back": roster_path}
+        return render(
+            request, "attendees/staff_confirm_cancel.html", context, headers=PRIVATE_HEADERS
+        )
+    await read_form(request)
     await cancel_registration(
         registration.id, settings=request.app.state.settings, actor=request.state.user
     )
-    path = request.url_for("staff:registrations", session_id=session.id).path
-    return RedirectResponse(path + "?cancelled=1", status_code=303)
+    return RedirectResponse(roster_path + "?cancelled=1", status_code=303)
 
 
 @staff_page(Role.ADMIN)
@@ -358,12 +388,31 @@ async def staff_invitations(request: Request) -> Response:
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
     notice: dict[str, Any] | None = None
+    form_error: str | None = None
     status = 200
     if request.method == "POST":
         form = await read_form(request)
         values = {k: v for k, v in form.items() if isinstance(v, str)}
         kind = values.get("kind")
+        action = values.get("action")
+        language = values.get("language") or request.state.language
         try:
+            if action in ("resend", "revoke"):
+                invitation_id = parse_id(values.get("invitation_id")) or 0
+                if action == "resend":
+                    await invitation_service.resend_invitation(
+                        session,
+                        invitation_id,
+                        actor=request.state.user,
+                        settings=settings,
+                        language=language,
+                    )
+                else:
+                    await invitation_service.revoke_invitation(
+                        session, invitation_id, actor=request.state.user
+                    )
+                path = request.url_for("staff:invitations", session_id=session.id).path
+                return RedirectResponse(f"{path}?done={action}", status_code=303)
             if kind == "organisation":
                 seats_text = values.get("seats", "").strip()
                 invitation = await invitation_service.invite_organisation(
@@ -379,6 +428,7 @@ async def staff_invitations(request: Request) -> Response:
                     emails=invitation_service.split_emails(values.get("emails", "")),
                     actor=request.state.user,
                     settings=settings,
+                    language=language,
                 )
                 notice = {
                     "created": len(result.invitations),
@@ -388,12 +438,21 @@ async def staff_invitations(request: Request) -> Response:
             values = {}
         except ValidationFailed as exc:
             errors, status = exc.translated_errors(), 422
+        except InvitationClosed as exc:
+            form_error, status = exc.translated(), exc.status_code
+    invitations = await invitation_service.list_invitations(session)
     context = {
         "session": session,
-        "invitations": await invitation_service.list_invitations(session),
-        "values": values,
+        "invitations": [
+            (invitation, invitation_service.invitation_status(invitation, session))
+            for invitation in invitations
+        ],
+        "status_names": invitation_service.STATUS_NAMES,
+        "values": {"language": request.state.language, **values},
         "errors": errors,
         "notice": notice,
+        "form_error": form_error,
+        "done": request.query_params.get("done"),
     }
     return render(
         request,
@@ -444,9 +503,14 @@ routes = [
         name="staff:registrations_csv",
     ),
     Route(
+        "/staff/sessions/{session_id:int}/attendance.csv",
+        staff_attendance_csv,
+        name="staff:attendance_csv",
+    ),
+    Route(
         "/staff/registrations/{registration_id:int}/cancel",
         staff_cancel_registration,
-        methods=["POST"],
+        methods=["GET", "POST"],
         name="staff:registration_cancel",
     ),
     Route(

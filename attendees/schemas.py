@@ -22,7 +22,8 @@ def registration_json(registration: Registration, *, position: int | None) -> di
     }
 
 
-def invitation_json(invitation: Invitation) -> dict[str, Any]:
+def invitation_json(invitation: Invitation, *, status: str | None = None) -> dict[str, Any]:
+    """An invitation; ``status`` (``attendees.invitations.invitation_status``) when known."""
     return {
         "id": invitation.id,
         "session_id": invitation.session_id,  # type: ignore[attr-defined]
@@ -32,6 +33,7 @@ def invitation_json(invitation: Invitation) -> dict[str, Any]:
         "organisation": invitation.organisation or None,
         "seats": invitation.seats,
         "used": invitation.used,
+        **({"status": status} if status is not None else {}),
     }
 
 
@@ -102,6 +104,11 @@ INVITATION_INPUT_SCHEMA: dict[str, Any] = {
         "organisation": {"type": "string"},
         "seats": {"type": "integer", "minimum": 1, "maximum": 1000},
         "emails": {"type": "array", "items": {"type": "string"}},
+        "language": {
+            "type": "string",
+            "enum": ["km", "en"],
+            "description": "the email's language (personal invitations; default: the inviter's)",
+        },
     },
 }
 
@@ -116,6 +123,7 @@ INVITATION_SCHEMA: dict[str, Any] = {
         "organisation": {"type": ["string", "null"]},
         "seats": {"type": "integer"},
         "used": {"type": "integer"},
+        "status": {"type": "string", "enum": ["sent", "open", "used", "expired", "revoked"]},
     },
 }
 

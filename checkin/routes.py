@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from attendees.models import Sector
 from events.models import SessionStatus
-from events.services import get_session_for_staff, list_sessions_for_staff
+from events.services import agenda, get_session_for_staff, list_sessions_for_staff
 from sala.config import STATIC_DIR
 from sala.csrf import csrf_token
 from sala.i18n import gettext
@@ -32,6 +32,7 @@ SCANNER_ASSETS = (
     "js/checkin/scanner.js",
     "js/checkin/tickets.js",
     "js/checkin/store.js",
+    "js/checkin/names.js",
     "vendor/jsqr/jsQR.js",
     "css/sala.css",
     "img/icon.svg",
@@ -54,7 +55,11 @@ async def scanner_sessions(request: Request) -> Response:
         for session in await list_sessions_for_staff(request.state.user)
         if session.status == SessionStatus.PUBLISHED
     ]
-    return render(request, "checkin/sessions.html", {"sessions": sessions})
+    context = {
+        "sessions": sessions,
+        "agenda": agenda(sessions, zone=request.app.state.settings.tz),
+    }
+    return render(request, "checkin/sessions.html", context)
 
 
 @staff_page(Role.ADMIN, Role.FACILITATOR)

@@ -44,3 +44,5 @@ async def compose_membership_request(message: OutboxMessage, settings: Settings)
 
 
 COMPOSERS: dict[str, Composer] = {MEMBERSHIP_MAIL: compose_membership_request}
+# Each kind in words, for the staff outbox.
+NAMES: dict[str, str] = {MEMBERSHIP_MAIL: N_("Team membership request")}

@@ -5,11 +5,14 @@ GET    /api/v1/sessions                    anyone: published public sessions
 GET    /api/v1/sessions/{id}               anyone: published public sessions; staff: theirs
                                            (online_url only for staff; invite-only: 404)
 POST   /api/v1/sessions                    admin
-PATCH  /api/v1/sessions/{id}               admin
+PATCH  /api/v1/sessions/{id}               admin ("scope": "later" changes the later sessions
+                                           of its series too)
 POST   /api/v1/sessions/{id}/publish       admin
 POST   /api/v1/sessions/{id}/unpublish     admin
-POST   /api/v1/sessions/{id}/cancel        admin
-POST   /api/v1/series                      admin: generate a monthly series
+POST   /api/v1/sessions/{id}/cancel        admin: {"message", "scope": "this"|"later"}, optional
+DELETE /api/v1/sessions/{id}               admin: a draft nobody registered for
+POST   /api/v1/series                      admin: generate a monthly series ("preview": true
+                                           answers the dates without creating them)
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from events import services
-from events.forms import parse_status, session_values
+from events.forms import SeriesScope, parse_cancellation, parse_scope, parse_status, session_values
 from events.models import Audience, Session, SessionStatus
 from events.routes import month_filter
 from events.schemas import session_json, topic_json
+from events.series import preview_series
 from sala.jsonapi import read_json_object
 from sala.models import Role
 from sala.openapi import array_of, operation, path_parameter, query_parameter, ref
@@ -93,9 +97,15 @@ async def update_session(request: Request) -> Response:
         values.pop("venue_name")
     data = await services.session_input(values, default_timezone=settings.timezone)
     status = parse_status(payload, allowed=tuple(SessionStatus), default=None)
-    session = await services.update_session(
-        session, data, actor=request.state.user, settings=settings
-    )
+    if parse_scope(payload) == SeriesScope.THIS_AND_LATER:
+        changed = await services.update_series_from(
+            session, data, actor=request.state.user, settings=settings
+        )
+        session = changed[0]
+    else:
+        session = await services.update_session(
+            session, data, actor=request.state.user, settings=settings
+        )
     if status is not None and status != session.status:
         session = await services.change_status(
             session, status, actor=request.state.user, settings=settings
@@ -121,11 +131,39 @@ def _status_change(action: str) -> Any:
 
 
 @staff_api(Role.ADMIN)
+async def cancel_session(request: Request) -> Response:
+    cancellation = parse_cancellation(await read_json_object(request, allow_empty=True))
+    session = await services.get_session_for_staff(
+        request.state.user, request.path_params["session_id"]
+    )
+    await services.cancel_sessions(
+        session, cancellation, actor=request.state.user, settings=request.app.state.settings
+    )
+    return _staff_answer(request, session)
+
+
+@staff_api(Role.ADMIN)
+async def delete_session(request: Request) -> Response:
+    session = await services.get_session_for_staff(
+        request.state.user, request.path_params["session_id"]
+    )
+    await services.delete_draft_session(session, actor=request.state.user)
+    return Response(status_code=204)
+
+
+@staff_api(Role.ADMIN)
 async def create_series(request: Request) -> Response:
     settings = request.app.state.settings
-    data = await services.series_input(
-        await read_json_object(request), default_timezone=settings.timezone
-    )
+    payload = await read_json_object(request)
+    data = await services.series_input(payload, default_timezone=settings.timezone)
+    if payload.get("preview") is True:
+        preview = preview_series(data)
+        return JSONResponse(
+            {
+                "starts": [start.isoformat() for start in preview.starts],
+                "first_start_differs": preview.first_start_differs,
+            }
+        )
     series, sessions = await services.create_series(data, actor=request.state.user)
     base_url = settings.base_url
     return JSONResponse(
@@ -156,6 +194,18 @@ routes = [
             name=f"api:session_{action}",
         )
         for action in services.STATUS_ACTIONS
+    ),
+    Route(
+        "/api/v1/sessions/{session_id:int}/cancel",
+        cancel_session,
+        methods=["POST"],
+        name="api:session_cancel",
+    ),
+    Route(
+        "/api/v1/sessions/{session_id:int}",
+        delete_session,
+        methods=["DELETE"],
+        name="api:session_delete",
     ),
     Route("/api/v1/series", create_series, methods=["POST"], name="api:series_create"),
 ]
@@ -197,6 +247,26 @@ openapi_paths: dict[str, dict[str, Any]] = {
             errors=(404, 409),
             parameters=[_SESSION_ID],
         ),
+        "delete": operation(
+            "Delete a draft nobody registered for",
+            response=None,
+            status=204,
+            staff=True,
+            errors=(404, 409),
+            parameters=[_SESSION_ID],
+        ),
+    },
+    "/api/v1/sessions/{session_id}/cancel": {
+        "post": operation(
+            "Cancel a session (or it and the later ones of its series); everyone confirmed "
+            "or waiting is emailed, with the message if one is given",
+            request=ref("Cancellation"),
+            request_optional=True,
+            response=ref("Session"),
+            staff=True,
+            errors=(404, 422),
+            parameters=[_SESSION_ID],
+        )
     },
     **{
         f"/api/v1/sessions/{{session_id}}/{action}": {

@@ -1,5 +1,8 @@
 """iCalendar (RFC 5545) files: one session, or the feed of every published session.
 
+Every file names a session by the same UID and carries its ``SEQUENCE`` and ``LAST-MODIFIED``,
+so a calendar that holds it already updates the event when the time or place changes.
+
 Public files (the feed, a session page's file) never carry the online meeting link: with it
 anyone could join and see who attends. A confirmed registrant's file (attached to their
 confirmation, or from their manage page) does: :func:`registrant_calendar_bytes`.
@@ -26,6 +29,8 @@ def _event(session: Session, *, base_url: str, domain: str, online_link: bool) -
     event = Event()
     event.add("uid", f"session-{session.id}@{domain}")
     event.add("dtstamp", session.updated_at.astimezone(UTC))
+    event.add("sequence", session.sequence)
+    event.add("last-modified", session.updated_at.astimezone(UTC))
     event.add("dtstart", session.starts_at.astimezone(zone))
     event.add("dtend", session.ends_at.astimezone(zone))
     event.add("summary", session.title)

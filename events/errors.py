@@ -25,3 +25,11 @@ class TopicNotFound(NotFound):
 
     code = "topic_not_found"
     message = N_("We could not find this topic.")
+
+
+class SessionNotDeletable(Conflict):
+    """Only a draft that nobody ever registered for can be deleted; others are cancelled, so
+    the people on them are told and the record of who came stays."""
+
+    code = "session_not_deletable"
+    message = N_("Only a draft without registrations can be deleted. Cancel this training instead.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -194,6 +195,40 @@ def session_values(session: Session) -> dict[str, Any]:
         "registration_closes_at": local(session.registration_closes_at),
         "facilitator_ids": [str(f.id) for f in session.facilitators],
     }
+
+
+CANCEL_MESSAGE_MAX = 2_000
+
+
+class SeriesScope(StrEnum):
+    """Which sessions of a series a change or a cancellation applies to."""
+
+    THIS = "this"
+    THIS_AND_LATER = "later"
+
+
+@dataclass(frozen=True)
+class CancellationInput:
+    message: str
+    scope: SeriesScope
+
+
+def parse_scope(raw: Mapping[str, Any]) -> SeriesScope:
+    """Which sessions of a series a change or a cancellation applies to (default: this one)."""
+    reader = FieldReader(raw)
+    scope = reader.choice("scope", tuple(SeriesScope), default=SeriesScope.THIS)
+    if reader.errors:
+        raise ValidationFailed(reader.errors)
+    return SeriesScope(scope)
+
+
+def parse_cancellation(raw: Mapping[str, Any]) -> CancellationInput:
+    """The staff's optional message to the people told, and which sessions to cancel."""
+    reader = FieldReader(raw)
+    message = reader.text("message", max_length=CANCEL_MESSAGE_MAX, multiline=True)
+    if reader.errors:
+        raise ValidationFailed(reader.errors)
+    return CancellationInput(message=message, scope=parse_scope(raw))
 
 
 def parse_status(

@@ -78,6 +78,7 @@ class Session(Model):
     series: fields.ForeignKeyNullableRelation[Series] = fields.ForeignKeyField(
         "events.Series", related_name="sessions", null=True, on_delete=fields.SET_NULL
     )
+    series_id: int | None  # the column Tortoise adds for ``series``, declared for the type checker
     title_en = fields.CharField(max_length=TITLE_MAX, default="")
     title_km = fields.CharField(max_length=TITLE_MAX, default="")
     description_en = fields.TextField(default="")
@@ -102,6 +103,9 @@ class Session(Model):
     facilitators: fields.ManyToManyRelation[StaffUser] = fields.ManyToManyField(
         "sala.StaffUser", related_name="facilitated_sessions", through="session_facilitator"
     )
+    # The iCalendar SEQUENCE: raised each time a change reaches the people registered (time,
+    # end, venue, online link), so a calendar updates the event it already holds.
+    sequence = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -10,14 +10,16 @@ staff    /staff/sessions                       list (facilitators: their own)
          /staff/sessions/new                   create (admin)
          /staff/sessions/{id}                  overview
          /staff/sessions/{id}/edit             edit (admin)
-         /staff/sessions/{id}/{publish|unpublish|cancel}   (admin, POST)
-         /staff/series/new                     series generator (admin)
+         /staff/sessions/{id}/{publish|unpublish}   (admin, POST)
+         /staff/sessions/{id}/cancel           asks (who is told, a message), then cancels (admin)
+         /staff/sessions/{id}/delete           asks, then deletes a draft nobody registered for
+         /staff/series/new                     series generator: shows the dates, then creates
          /staff/topics, /staff/topics/{id}     topics (admin)
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -25,15 +27,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from attendees.errors import InvitationWithdrawn
 from attendees.forms import parse_registration
+from attendees.invitations import is_withdrawn
 from attendees.limits import registration_allowed
 from attendees.manage import manage_url
 from attendees.models import RegistrationSource, Sector
 from attendees.registration import register, registration_window
 from events import services
 from events.calendar import ICS_MEDIA_TYPE, calendar_bytes
-from events.forms import session_values
+from events.errors import SessionCancelled, SessionNotDeletable
+from events.forms import SeriesScope, parse_cancellation, parse_scope, session_values
 from events.models import Audience, Session, SessionStatus
+from events.series import SeriesPreview, preview_series
 from sala.csrf import read_form
 from sala.errors import RateLimited, SalaError, ValidationFailed
 from sala.i18n import gettext
@@ -106,6 +112,9 @@ async def _training_page(request: Request, session: Session) -> Response:
     errors: dict[str, str] = {}
     form_error: str | None = None
     status = 200
+    if request.method == "GET" and await is_withdrawn(session, values["invitation_code"]):
+        # A revoked invitation's link says so at once, not after the form is filled in.
+        form_error = InvitationWithdrawn().translated()
     if request.method == "POST":
         form = await read_form(request)
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
@@ -130,6 +139,7 @@ async def _training_page(request: Request, session: Session) -> Response:
                 url = manage_url(outcome.registration, settings)
                 return RedirectResponse(url.removeprefix(settings.base_url), status_code=303)
     context = _session_page_context(session, values, errors, form_error)
+    context["series_dates"] = await services.public_series_dates(session)
     return _unlisted(session, render(request, "events/session.html", context, status_code=status))
 
 
@@ -209,13 +219,18 @@ async def _form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[
 
 
 async def _render_session_form(
-    request: Request, values: dict[str, Any], errors: dict[str, str], *, session: Session | None
+    request: Request,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    session: Session | None,
+    later_count: int = 0,
 ) -> Response:
     context = await _form_context(values, errors)
     return render(
         request,
         "events/staff_session_form.html",
-        {**context, "session": session},
+        {**context, "session": session, "later_count": later_count},
         status_code=422 if errors else 200,
     )
 
@@ -224,9 +239,12 @@ async def _render_session_form(
 async def staff_sessions(request: Request) -> Response:
     include_past = request.query_params.get("past") == "1"
     sessions = await services.list_sessions_for_staff(request.state.user, include_past=include_past)
-    return render(
-        request, "events/staff_sessions.html", {"sessions": sessions, "include_past": include_past}
-    )
+    context = {
+        "sessions": sessions,
+        "agenda": services.agenda(sessions, zone=request.app.state.settings.tz),
+        "include_past": include_past,
+    }
+    return render(request, "events/staff_sessions.html", context)
 
 
 @staff_page()
@@ -234,7 +252,16 @@ async def staff_session(request: Request) -> Response:
     session = await services.get_session_for_staff(
         request.state.user, request.path_params["session_id"]
     )
-    return render(request, "events/staff_session.html", {"session": session})
+    return render(
+        request,
+        "events/staff_session.html",
+        {
+            "session": session,
+            "series_sessions": await services.series_sessions(session),
+            "deletable": await services.is_deletable(session),
+            "cancelled_now": request.query_params.get("cancelled"),
+        },
+    )
 
 
 @staff_page(Role.ADMIN)
@@ -267,15 +294,23 @@ async def staff_session_edit(request: Request) -> Response:
         values = _form_values(await read_form(request))
         try:
             data = await services.session_input(values, default_timezone=settings.timezone)
-            await services.update_session(
-                session, data, actor=request.state.user, settings=settings
-            )
+            if parse_scope(values) == SeriesScope.THIS_AND_LATER:
+                await services.update_series_from(
+                    session, data, actor=request.state.user, settings=settings
+                )
+            else:
+                await services.update_session(
+                    session, data, actor=request.state.user, settings=settings
+                )
         except ValidationFailed as exc:
             errors = exc.translated_errors()
         else:
             url = request.url_for("staff:session", session_id=session.id)
             return RedirectResponse(url.path, status_code=303)
-    return await _render_session_form(request, values, errors, session=session)
+    later = await services.sessions_in_scope(session, SeriesScope.THIS_AND_LATER)
+    return await _render_session_form(
+        request, values, errors, session=session, later_count=len(later)
+    )
 
 
 def _status_action(action: str) -> Any:
@@ -296,7 +331,65 @@ def _status_action(action: str) -> Any:
 
 
 @staff_page(Role.ADMIN)
+async def staff_session_cancel(request: Request) -> Response:
+    """Cancelling asks first: how many people will be told, an optional message for them,
+    and for a session of a series, whether the later ones go too."""
+    settings = request.app.state.settings
+    session = await services.get_session_for_staff(
+        request.state.user, request.path_params["session_id"]
+    )
+    if session.status == SessionStatus.CANCELLED:
+        raise SessionCancelled()
+    values: dict[str, Any] = {"scope": SeriesScope.THIS.value, "message": ""}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = _form_values(await read_form(request))
+        try:
+            cancellation = parse_cancellation(values)
+            cancelled = await services.cancel_sessions(
+                session, cancellation, actor=request.state.user, settings=settings
+            )
+        except ValidationFailed as exc:
+            errors = exc.translated_errors()
+        else:
+            url = request.url_for("staff:session", session_id=session.id)
+            return RedirectResponse(f"{url.path}?cancelled={len(cancelled)}", status_code=303)
+    later = await services.sessions_in_scope(session, SeriesScope.THIS_AND_LATER)
+    return render(
+        request,
+        "events/staff_session_cancel.html",
+        {
+            "session": session,
+            "values": values,
+            "errors": errors,
+            "told_this": await services.people_to_tell([session.id]),
+            "later": later,
+            "told_later": await services.people_to_tell([s.id for s in later]),
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@staff_page(Role.ADMIN)
+async def staff_session_delete(request: Request) -> Response:
+    session = await services.get_session_for_staff(
+        request.state.user, request.path_params["session_id"]
+    )
+    if request.method == "POST":
+        await read_form(request)
+        await services.delete_draft_session(session, actor=request.state.user)
+        return RedirectResponse(
+            f"{request.url_for('staff:sessions').path}?deleted=1", status_code=303
+        )
+    if not await services.is_deletable(session):
+        raise SessionNotDeletable()
+    return render(request, "events/staff_session_delete.html", {"session": session})
+
+
+@staff_page(Role.ADMIN)
 async def staff_series_new(request: Request) -> Response:
+    """Two steps: the form shows the dates its rule makes; only the dates shown are created
+    (changing a field after the preview shows the new dates first)."""
     settings = request.app.state.settings
     values: dict[str, Any] = {
         "timezone": settings.timezone,
@@ -307,23 +400,35 @@ async def staff_series_new(request: Request) -> Response:
         "status": "draft",
     }
     errors: dict[str, str] = {}
+    preview: SeriesPreview | None = None
     if request.method == "POST":
         values = _form_values(await read_form(request))
         try:
             data = await services.series_input(values, default_timezone=settings.timezone)
-            _series, sessions = await services.create_series(data, actor=request.state.user)
+            preview = preview_series(data)
+            if values.get("action") == "create" and values.get("dates") == _dates_shown(preview):
+                _series, sessions = await services.create_series(data, actor=request.state.user)
+                url = request.url_for("staff:sessions")
+                return RedirectResponse(f"{url.path}?created={len(sessions)}", status_code=303)
         except ValidationFailed as exc:
-            errors = exc.translated_errors()
-        else:
-            url = request.url_for("staff:sessions")
-            return RedirectResponse(f"{url.path}?created={len(sessions)}", status_code=303)
+            errors, preview = exc.translated_errors(), None
     context = await _form_context(values, errors)
     return render(
         request,
         "events/staff_series_form.html",
-        {**context, "statuses": [SessionStatus.DRAFT, SessionStatus.PUBLISHED]},
+        {
+            **context,
+            "statuses": [SessionStatus.DRAFT, SessionStatus.PUBLISHED],
+            "preview": preview,
+            "dates_shown": _dates_shown(preview) if preview else "",
+            "preview_stale": preview is not None and values.get("action") == "create",
+        },
         status_code=422 if errors else 200,
     )
+
+
+def _dates_shown(preview: SeriesPreview) -> str:
+    return ",".join(start.astimezone(UTC).strftime("%Y%m%dT%H%M") for start in preview.starts)
 
 
 @staff_page(Role.ADMIN)
@@ -392,6 +497,18 @@ routes = [
             name=f"staff:session_{action}",
         )
         for action in services.STATUS_ACTIONS
+    ),
+    Route(
+        "/staff/sessions/{session_id:int}/cancel",
+        staff_session_cancel,
+        methods=["GET", "POST"],
+        name="staff:session_cancel",
+    ),
+    Route(
+        "/staff/sessions/{session_id:int}/delete",
+        staff_session_delete,
+        methods=["GET", "POST"],
+        name="staff:session_delete",
     ),
     Route("/staff/series/new", staff_series_new, methods=["GET", "POST"], name="staff:series_new"),
     Route("/staff/topics", staff_topics, name="staff:topics"),

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from events.forms import CANCEL_MESSAGE_MAX, SeriesScope
 from events.models import MAX_CAPACITY, TITLE_MAX, Audience, Session, SessionStatus, Topic
 
 
@@ -50,7 +51,7 @@ def session_json(session: Session, *, base_url: str, by_staff: bool) -> dict[str
         "registration_opens_at": _iso(session.registration_opens_at, zone),
         "registration_closes_at": _iso(session.registration_closes_at, zone),
         "url": f"{base_url}{session.public_path}",
-        "series_id": session.series_id,  # type: ignore[attr-defined]
+        "series_id": session.series_id,
     }
 
 
@@ -104,7 +105,14 @@ SESSION_INPUT_SCHEMA: dict[str, Any] = {
 
 SESSION_PATCH_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": _SESSION_WRITABLE,
+    "properties": {
+        **_SESSION_WRITABLE,
+        "scope": {
+            "type": "string",
+            "enum": [scope.value for scope in SeriesScope],
+            "description": "later: make the same change to the later sessions of its series",
+        },
+    },
     "description": "Only the fields to change.",
 }
 
@@ -136,8 +144,28 @@ SERIES_INPUT_SCHEMA: dict[str, Any] = {
         "rrule": {"type": "string", "example": "FREQ=MONTHLY;BYDAY=1SA"},
         "months": {"type": "integer", "minimum": 1, "maximum": 36},
         "status": {"type": "string", "enum": ["draft", "published"]},
+        "preview": {
+            "type": "boolean",
+            "description": "true: answer {starts, first_start_differs} and create nothing",
+        },
     },
     "description": "The first session's fields; the RRULE repeats it for `months` months.",
+}
+
+CANCELLATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "message": {
+            "type": "string",
+            "maxLength": CANCEL_MESSAGE_MAX,
+            "description": "goes into the email to everyone confirmed or waiting",
+        },
+        "scope": {
+            "type": "string",
+            "enum": [scope.value for scope in SeriesScope],
+            "description": "this: the session only; later: it and the later ones of its series",
+        },
+    },
 }
 
 SCHEMAS = {
@@ -146,4 +174,5 @@ SCHEMAS = {
     "SessionInput": SESSION_INPUT_SCHEMA,
     "SessionPatch": SESSION_PATCH_SCHEMA,
     "SeriesInput": SERIES_INPUT_SCHEMA,
+    "Cancellation": CANCELLATION_SCHEMA,
 }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import MONTHLY, WEEKLY, rrulestr
 
-from events.forms import MAX_SERIES_SESSIONS
+from events.forms import MAX_SERIES_SESSIONS, SeriesInput
 from sala.errors import ValidationFailed
 from sala.i18n import N_
 
@@ -51,3 +52,22 @@ def occurrences(rrule: str, first_start: datetime, months: int) -> list[datetime
     if not starts:
         raise ValidationFailed({"rrule": N_("This rule makes no session in this period.")})
     return [moment.replace(tzinfo=zone) for moment in starts]
+
+
+@dataclass(frozen=True)
+class SeriesPreview:
+    """The start times a series would get, before anything is created."""
+
+    starts: list[datetime]
+    typed_start: datetime
+
+    @property
+    def first_start_differs(self) -> bool:
+        """The rule does not fall on the typed start, so the series begins on another day."""
+        return self.starts[0] != self.typed_start
+
+
+def preview_series(data: SeriesInput) -> SeriesPreview:
+    first = data.template.starts_at
+    starts = occurrences(data.rrule, first, data.months)
+    return SeriesPreview(starts=starts, typed_start=first)

@@ -5,16 +5,30 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from attendees.registration import notify_session_cancelled, promote_from_waitlist
-from events.errors import SessionCancelled, SessionNotFound, TopicNotFound
-from events.forms import SeriesInput, SessionInput, parse_series, parse_session
+from attendees.models import Registration, RegistrationStatus
+from attendees.registration import (
+    notify_session_cancelled,
+    notify_session_changed,
+    promote_from_waitlist,
+    remind_again,
+)
+from events.errors import SessionCancelled, SessionNotDeletable, SessionNotFound, TopicNotFound
+from events.forms import (
+    CancellationInput,
+    SeriesInput,
+    SeriesScope,
+    SessionInput,
+    parse_series,
+    parse_session,
+    session_values,
+)
 from events.models import (
     SLUG_MAX,
     TITLE_MAX,
@@ -223,6 +237,27 @@ async def list_sessions_for_staff(user: StaffUser, *, include_past: bool = False
     return await query.order_by("starts_at", "id")
 
 
+@dataclass(frozen=True)
+class Agenda:
+    """A staff member's sessions by day: today's first (those running at any time of the
+    day), then the upcoming ones, soonest first, then the past ones, latest first."""
+
+    today: list[Session]
+    upcoming: list[Session]
+    past: list[Session]
+
+
+def agenda(sessions: list[Session], *, zone: ZoneInfo, now: datetime | None = None) -> Agenda:
+    """``sessions`` (soonest first) split by the day in ``zone``, the organisation's."""
+    local_now = (now or datetime.now(UTC)).astimezone(zone)
+    day_start = datetime.combine(local_now.date(), time(), tzinfo=zone)
+    next_day = datetime.combine(local_now.date() + timedelta(days=1), time(), tzinfo=zone)
+    today = [s for s in sessions if s.starts_at < next_day and s.ends_at >= day_start]
+    upcoming = [s for s in sessions if s.starts_at >= next_day]
+    past = [s for s in sessions if s.ends_at < day_start]
+    return Agenda(today, upcoming, past[::-1])
+
+
 # ----------------------------------------------------------------------------- changing sessions
 
 
@@ -270,10 +305,34 @@ async def create_session(
     return session
 
 
+# What the people registered are told of when it changes; each change raises the session's
+# iCalendar SEQUENCE. Title, description or capacity alone tell nobody.
+_TOLD = ("starts_at", "ends_at", "venue_name", "venue_address", "online_url")
+
+
+def _told_json(changed: Mapping[str, Any]) -> dict[str, Any]:
+    """The old values of what changed, for the email's params: times in ISO 8601; of the
+    online link only whether there was one, so the outbox keeps no meeting link."""
+    was: dict[str, Any] = {}
+    for name, old in changed.items():
+        if name == "online_url":
+            was[name] = bool(old)
+        elif isinstance(old, datetime):
+            was[name] = old.astimezone(UTC).isoformat()
+        else:
+            was[name] = old
+    return was
+
+
 async def update_session(
     session: Session, data: SessionInput, *, actor: StaffUser, settings: Settings
 ) -> Session:
-    """Change a session. Raising the capacity promotes people from the waitlist at once."""
+    """Change a session. Raising the capacity promotes people from the waitlist at once.
+
+    When a published session's time, end, venue or online link changes, everyone confirmed
+    or waiting is emailed what changed (with the new calendar file), and a reminder already
+    sent for the old start goes again before the new one.
+    """
     if session.status == SessionStatus.CANCELLED:
         raise SessionCancelled()
     topic = await Topic.get_or_none(code=data.topic_code)
@@ -287,8 +346,12 @@ async def update_session(
             raise ValidationFailed(
                 {"capacity": N_("More people are already confirmed than this capacity.")}
             )
+        before = {name: getattr(locked, name) for name in _TOLD}
         for name, value in _session_fields(data).items():
             setattr(locked, name, value)
+        changed = {name: old for name, old in before.items() if getattr(locked, name) != old}
+        if changed:
+            locked.sequence += 1
         if locked.slug is None:  # a row written without the ORM: its invite-only address
             locked.slug = new_slug()
         locked.topic = topic
@@ -296,11 +359,72 @@ async def update_session(
         await locked.facilitators.clear()
         if facilitators:
             await locked.facilitators.add(*facilitators)
-        await audit.record(actor, "session.update", locked)
+        if "starts_at" in changed:
+            await remind_again(locked.id)
+        told = 0
+        if changed and locked.status == SessionStatus.PUBLISHED:
+            told = await notify_session_changed(
+                locked.id, was=_told_json(changed), settings=settings
+            )
+        await audit.record(
+            actor, "session.update", locked, {"changed": sorted(changed), "people_told": told}
+        )
         promoted = await promote_from_waitlist(locked.id, settings=settings)
     locked.topic = topic
     locked.confirmed_count += len(promoted)
     return locked
+
+
+async def update_series_from(
+    session: Session, data: SessionInput, *, actor: StaffUser, settings: Settings
+) -> list[Session]:
+    """Apply one session's edit to it and to every later session of its series not cancelled,
+    in one transaction: all change or none.
+
+    Only what this edit changed is carried over, so a later session's own venue or text stays
+    unless this edit changed it. A new time moves each later session by as many days as this
+    one moved, to its new time of day (wall-clock time, like the rule). Each is then changed
+    like any session, so its people are told.
+    """
+    await session.fetch_related("topic", "facilitators")
+    before = await session_input(session_values(session), default_timezone=session.timezone)
+    times = {"starts_at", "ends_at", "registration_opens_at", "registration_closes_at"}
+    carried = {
+        name: value
+        for name, value in asdict(data).items()
+        if name not in times and value != getattr(before, name)
+    }
+    retimed = any(getattr(data, name) != getattr(before, name) for name in times)
+    zone = ZoneInfo(data.timezone)
+    new_start = data.starts_at.astimezone(zone)
+    day_shift = new_start.date() - before.starts_at.astimezone(ZoneInfo(before.timezone)).date()
+
+    def moved(moment: datetime | None, start: datetime) -> datetime | None:
+        return None if moment is None else start + (moment - data.starts_at)
+
+    updated: list[Session] = []
+    async with in_transaction():
+        for target in await sessions_in_scope(session, SeriesScope.THIS_AND_LATER):
+            if target.id == session.id:
+                target_data = data
+            else:
+                await target.fetch_related("topic", "facilitators")
+                own = await session_input(session_values(target), default_timezone=target.timezone)
+                target_data = replace(own, **carried)
+                if retimed:
+                    local = target.starts_at.astimezone(ZoneInfo(target.timezone))
+                    start = datetime.combine(local.date() + day_shift, new_start.time(), zone)
+                    target_data = replace(
+                        target_data,
+                        starts_at=start,
+                        ends_at=start + (data.ends_at - data.starts_at),
+                        registration_opens_at=moved(data.registration_opens_at, start),
+                        registration_closes_at=moved(data.registration_closes_at, start),
+                    )
+            updated.append(
+                await update_session(target, target_data, actor=actor, settings=settings)
+            )
+    return updated
 
 
 _STATUS_AUDIT = {
@@ -319,14 +443,98 @@ async def change_status(
         locked = await Session.get(id=session.id)
         if locked.status == SessionStatus.CANCELLED and status != SessionStatus.CANCELLED:
             raise SessionCancelled()
-        if locked.status != status:
+        if status == SessionStatus.CANCELLED:
+            await _cancel_locked(locked, message="", actor=actor, settings=settings)
+        elif locked.status != status:
             locked.status = status
             await locked.save(update_fields=["status", "updated_at"])
             await audit.record(actor, _STATUS_AUDIT[status], locked)
-            if status == SessionStatus.CANCELLED:
-                await notify_session_cancelled(locked.id, settings=settings)
     session.status = status
     return session
+
+
+async def _cancel_locked(
+    locked: Session, *, message: str, actor: StaffUser, settings: Settings
+) -> bool:
+    """Cancel a session whose row the caller has locked, and queue the emails telling
+    everyone confirmed or waiting. False when it was cancelled already."""
+    if locked.status == SessionStatus.CANCELLED:
+        return False
+    locked.status = SessionStatus.CANCELLED
+    locked.sequence += 1  # calendars that hold the event apply its STATUS:CANCELLED
+    await locked.save(update_fields=["status", "sequence", "updated_at"])
+    told = await notify_session_cancelled(locked.id, settings=settings, message=message)
+    await audit.record(
+        actor, "session.cancel", locked, {"people_told": told, "with_message": bool(message)}
+    )
+    return True
+
+
+@dataclass(frozen=True)
+class PeopleToTell:
+    """How many confirmed or waiting people a change reaches, and how many of them have no
+    email address (they registered by phone: staff must call them)."""
+
+    by_email: int
+    without_email: int
+
+
+async def people_to_tell(session_ids: list[int]) -> PeopleToTell:
+    registrations = Registration.filter(
+        session_id__in=session_ids,
+        status__in=[RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED],
+    )
+    total = await registrations.count()
+    without_email = await registrations.filter(email="").count()
+    return PeopleToTell(by_email=total - without_email, without_email=without_email)
+
+
+async def sessions_in_scope(session: Session, scope: SeriesScope) -> list[Session]:
+    """The session alone, or it and every later session of its series not cancelled yet."""
+    if scope == SeriesScope.THIS or session.series_id is None:
+        return [session]
+    return await Session.filter(
+        series_id=session.series_id, starts_at__gte=session.starts_at
+    ).exclude(status=SessionStatus.CANCELLED)
+
+
+async def cancel_sessions(
+    session: Session, cancellation: CancellationInput, *, actor: StaffUser, settings: Settings
+) -> list[Session]:
+    """Cancel a session, or it and the later ones of its series, in one transaction; everyone
+    confirmed or waiting gets an email with the staff's message. Returns those cancelled now."""
+    targets = await sessions_in_scope(session, cancellation.scope)
+    cancelled: list[Session] = []
+    async with in_transaction() as connection:
+        for target in targets:
+            await db.lock_row(connection, "session", target.id)
+            locked = await Session.get(id=target.id)
+            if await _cancel_locked(
+                locked, message=cancellation.message, actor=actor, settings=settings
+            ):
+                cancelled.append(locked)
+    session.status = SessionStatus.CANCELLED
+    return cancelled
+
+
+async def delete_draft_session(session: Session, *, actor: StaffUser) -> None:
+    """Delete a draft nobody registered for (a mistake, a duplicate). A series left without
+    sessions goes with it."""
+    async with in_transaction() as connection:
+        await db.lock_row(connection, "session", session.id)
+        locked = await Session.get_or_none(id=session.id)
+        if locked is None:
+            raise SessionNotFound()
+        if (
+            locked.status != SessionStatus.DRAFT
+            or await Registration.filter(session_id=locked.id).exists()
+        ):
+            raise SessionNotDeletable()
+        await audit.record(actor, "session.delete", locked, {"series_id": locked.series_id})
+        series_id = locked.series_id
+        await locked.delete()
+        if series_id is not None and not await Session.filter(series_id=series_id).exists():
+            await Series.filter(id=series_id).delete()
 
 
 async def publish_session(session: Session, *, actor: StaffUser, settings: Settings) -> Session:
@@ -337,16 +545,38 @@ async def unpublish_session(session: Session, *, actor: StaffUser, settings: Set
     return await change_status(session, SessionStatus.DRAFT, actor=actor, settings=settings)
 
 
-async def cancel_session(session: Session, *, actor: StaffUser, settings: Settings) -> Session:
-    """Cancel a session; everyone confirmed or waiting is told by email."""
-    return await change_status(session, SessionStatus.CANCELLED, actor=actor, settings=settings)
+async def is_deletable(session: Session) -> bool:
+    return (
+        session.status == SessionStatus.DRAFT
+        and not await Registration.filter(session_id=session.id).exists()
+    )
+
+
+async def series_sessions(session: Session) -> list[Session]:
+    """Every session of the session's series, in order (none when it has no series)."""
+    if session.series_id is None:
+        return []
+    return await Session.filter(series_id=session.series_id)
+
+
+async def public_series_dates(session: Session) -> list[Session]:
+    """The other upcoming published sessions of a public session's series, for its public
+    page. An invite-only session lists none: the others' pages are for their invitees."""
+    if session.series_id is None or session.is_invite_only:
+        return []
+    return await Session.filter(
+        series_id=session.series_id,
+        status=SessionStatus.PUBLISHED,
+        audience=Audience.PUBLIC,
+        ends_at__gte=datetime.now(UTC),
+    ).exclude(id=session.id)
 
 
 # The status buttons of the staff page and the API actions, by the name in their URL.
+# Cancelling has its own routes: it asks first and carries a message (``cancel_sessions``).
 STATUS_ACTIONS: dict[str, Callable[..., Awaitable[Session]]] = {
     "publish": publish_session,
     "unpublish": unpublish_session,
-    "cancel": cancel_session,
 }
 
 

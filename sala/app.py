@@ -20,6 +20,7 @@ import attendees.retention
 import attendees.routes
 import certificates.api
 import certificates.emails
+import certificates.printing
 import certificates.routes
 import checkin.api
 import checkin.routes
@@ -60,6 +61,12 @@ MAIL_COMPOSERS: Composers = {
     **certificates.emails.COMPOSERS,
     **curricula.emails.COMPOSERS,
 }
+# Each kind of MAIL_COMPOSERS in words (message ids), for the staff outbox.
+MAIL_KIND_NAMES: dict[str, str] = {
+    **attendees.emails.NAMES,
+    **certificates.emails.NAMES,
+    **curricula.emails.NAMES,
+}
 # People the retention purge must keep (see attendees/retention.py).
 RETENTION_KEEPERS: tuple[attendees.retention.Keeper, ...] = (
     curricula.membership.confirmed_members,
@@ -75,6 +82,7 @@ BACKGROUND = Background(
     periodic_jobs=(
         attendees.emails.enqueue_due_reminders,
         certificates.emails.render_issued_certificates,
+        certificates.printing.make_pending_prints,
         _retention_purge,
     ),
 )
@@ -155,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.mail_composers = MAIL_COMPOSERS
+    app.state.mail_kind_names = MAIL_KIND_NAMES
     app.state.login_limiter = RateLimiter(limit=5, window_seconds=60, enabled=settings.rate_limits)
     app.state.registration_limiters = registration_limiters(enabled=settings.rate_limits)
     app.state.name_check_limiters = name_check_limiters(enabled=settings.rate_limits)

@@ -1,7 +1,9 @@
 """Khmer and English: message catalogs, the current language, and Babel formatting.
 
 The language of a request is chosen by :class:`LanguageMiddleware` (``?lang=``, then the
-``lang`` cookie, then ``Accept-Language``, then ``SALA_DEFAULT_LANGUAGE``) and kept in a
+``lang`` cookie, then ``Accept-Language``, then ``SALA_DEFAULT_LANGUAGE`` for pages and
+English for the API: a program that names no language reads the answers of a programmer)
+and kept in a
 context variable, so templates, error messages and services all translate the same way
 without passing the language around.
 
@@ -125,14 +127,28 @@ def choose_language(
 
 
 class LanguageMiddleware:
-    """Sets :data:`current_language` for each request and remembers ``?lang=`` in a cookie."""
+    """Sets :data:`current_language` for each request and remembers ``?lang=`` in a cookie.
 
-    def __init__(self, app: ASGIApp, *, default_language: str, secure_cookie: bool) -> None:
-        if default_language not in LANGUAGES:
-            raise ValueError(f"default_language must be one of {LANGUAGES}")
+    Pages default to ``default_language``; paths under ``api_prefix`` to ``api_language``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        default_language: str,
+        secure_cookie: bool,
+        api_prefix: str = "/api/",
+        api_language: str = "en",
+    ) -> None:
+        for name, value in (("default_language", default_language), ("api_language", api_language)):
+            if value not in LANGUAGES:
+                raise ValueError(f"{name} must be one of {LANGUAGES}")
         self.app = app
         self.default_language = default_language
         self.secure_cookie = secure_cookie
+        self.api_prefix = api_prefix
+        self.api_language = api_language
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -142,7 +158,9 @@ class LanguageMiddleware:
         headers = dict(scope["headers"])
         cookie_lang = _cookie(headers.get(b"cookie", b""), LANGUAGE_COOKIE)
         accept = headers.get(b"accept-language", b"").decode("latin-1")
-        language = choose_language(query_lang, cookie_lang, accept, self.default_language)
+        is_api = scope.get("path", "").startswith(self.api_prefix)
+        default = self.api_language if is_api else self.default_language
+        language = choose_language(query_lang, cookie_lang, accept, default)
         token = current_language.set(language)
         scope.setdefault("state", {})["language"] = language
         remember = query_lang in LANGUAGES and query_lang != cookie_lang

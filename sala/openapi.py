@@ -47,14 +47,17 @@ def array_of(name: str) -> dict[str, Any]:
 def operation(
     summary: str,
     *,
-    response: dict[str, Any],
+    response: dict[str, Any] | None,
     status: int = 200,
     request: dict[str, Any] | None = None,
+    request_optional: bool = False,
     staff: bool = False,
     errors: tuple[int, ...] = (),
     parameters: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    answers = {str(status): {"description": "OK", "content": _json(response)}}
+    answers: dict[str, Any] = {str(status): {"description": "OK"}}
+    if response is not None:
+        answers[str(status)]["content"] = _json(response)
     codes = set(errors)
     if staff:
         codes |= {401, 403}
@@ -64,7 +67,7 @@ def operation(
         answers[str(code)] = {"description": _ERROR_TEXT[code], "content": _json(ref("Error"))}
     op: dict[str, Any] = {"summary": summary, "responses": answers}
     if request is not None:
-        op["requestBody"] = {"required": True, "content": _json(request)}
+        op["requestBody"] = {"required": not request_optional, "content": _json(request)}
     if staff:
         op["security"] = [{"bearer": []}]
     if parameters:

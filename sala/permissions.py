@@ -48,8 +48,9 @@ def staff_page(*roles: Role) -> Callable[[Endpoint], Endpoint]:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 login = request.url_for("staff:login").include_query_params(next=target)
                 return RedirectResponse(str(login.path) + "?" + login.query, status_code=303)
-            _check_role(user, roles)
+            # Known before the role is checked: the 403 page links a staff member home.
             request.state.user = user
+            _check_role(user, roles)
             return await endpoint(request)
 
         wrapper.sala_access = "staff_page"  # type: ignore[attr-defined]

@@ -1,7 +1,7 @@
 """HTML routes of the shell: staff login and logout, staff accounts.
 
 /staff/login, /staff/logout          everyone / staff (POST)
-/staff/                              staff home (their sessions)
+/staff/                              staff home: team leaders their team(s), others their sessions
 /staff/account                       change one's own password
 /staff/users, /staff/users/new       staff accounts (admin)
 /staff/users/{id}                    edit, deactivate (admin)
@@ -14,11 +14,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from curricula.services import list_teams_for_staff
 from sala import accounts
 from sala.csrf import read_form
 from sala.errors import Conflict, NotFound, ValidationFailed
 from sala.forms import fold_email
 from sala.i18n import N_, gettext
+from sala.links import mask_links
 from sala.mail import MessageObsolete, compose
 from sala.models import OutboxMessage, OutboxStatus, Role, StaffUser
 from sala.permissions import log_in, log_out, public, safe_next, staff_page, user_from_login
@@ -70,6 +72,14 @@ async def logout(request: Request) -> Response:
 
 @staff_page()
 async def staff_home(request: Request) -> Response:
+    """Where a login lands: a team leader on their team (the list if they lead several or
+    none), everyone else on their sessions."""
+    user: StaffUser = request.state.user
+    if user.role == Role.TEAM_LEADER:
+        teams = await list_teams_for_staff(user)
+        if len(teams) == 1:
+            return RedirectResponse(request.url_for("staff:team", team_id=teams[0].id).path, 303)
+        return RedirectResponse(request.url_for("staff:teams").path, status_code=303)
     return RedirectResponse(request.url_for("staff:sessions").path, status_code=303)
 
 
@@ -202,12 +212,13 @@ async def outbox(request: Request) -> Response:
         query = query.filter(status=status)
     messages = await query.order_by("-id").limit(200)
     counts = {s.value: await OutboxMessage.filter(status=s).count() for s in OutboxStatus}
-    return render(
-        request,
-        "staff/outbox.html",
-        {"messages": messages, "counts": counts, "selected": status},
-        headers={"cache-control": "no-store"},
-    )
+    context = {
+        "messages": messages,
+        "counts": counts,
+        "selected": status,
+        "kind_names": request.app.state.mail_kind_names,
+    }
+    return render(request, "staff/outbox.html", context, headers={"cache-control": "no-store"})
 
 
 @staff_page(Role.ADMIN)
@@ -220,11 +231,15 @@ async def outbox_message(request: Request) -> Response:
         content = await compose(request.app.state.mail_composers, message, settings)
     except MessageObsolete:
         content = None
+    context = {
+        "message": message,
+        "subject": content.subject if content else None,
+        # What the email says, not the keys it hands its recipient (their manage link…).
+        "text": mask_links(content.text, settings.base_url) if content else None,
+        "kind_names": request.app.state.mail_kind_names,
+    }
     return render(
-        request,
-        "staff/outbox_message.html",
-        {"message": message, "content": content},
-        headers={"cache-control": "no-store"},
+        request, "staff/outbox_message.html", context, headers={"cache-control": "no-store"}
     )
 
 

@@ -24,12 +24,12 @@ from attendees.models import Registration
 from checkin.tickets import load_keys, verify_token
 from sala import mail
 from sala.app import BACKGROUND, MAIL_COMPOSERS
-from sala.config import Settings
+from sala.config import TEMPLATES_DIR, Settings
 from sala.mail import SmtpTransport, deliver_due
 from sala.models import OutboxMessage, OutboxStatus
 from sala.worker import run_once
 from tests.conftest import make_settings
-from tests.factories import in_days, make_session, register_person
+from tests.factories import csrf_from, in_days, make_session, register_person
 from tests.mail_server import Inbox, MailServer
 
 
@@ -187,7 +187,7 @@ async def test_without_smtp_host_mail_waits_in_the_outbox(
 
 
 async def test_reminder_is_sent_once(smtp_app: Starlette, smtp_settings: Settings) -> None:
-    soon = datetime.now(UTC) + timedelta(hours=20)
+    soon = datetime.now(UTC) + timedelta(hours=30)
     session = await make_session(
         starts_at=soon.isoformat(), ends_at=(soon + timedelta(hours=2)).isoformat()
     )
@@ -195,9 +195,120 @@ async def test_reminder_is_sent_once(smtp_app: Starlette, smtp_settings: Setting
     await register_person(session, smtp_settings, email="", phone="012 999 888")
     later = await make_session(title_en="Later")
     await register_person(later, smtp_settings)
-    assert await enqueue_due_reminders(smtp_settings) == 1
-    assert await enqueue_due_reminders(smtp_settings) == 0
+    due = datetime.now(UTC) + timedelta(hours=10)  # 20 hours before the start
+    assert await enqueue_due_reminders(smtp_settings, now=due) == 1
+    assert await enqueue_due_reminders(smtp_settings, now=due) == 0
     assert await OutboxMessage.filter(kind="session_reminder_to_registrant").count() == 1
+
+
+async def test_no_reminder_for_whoever_registered_after_it_was_due(
+    smtp_app: Starlette, smtp_settings: Settings
+) -> None:
+    """Someone registering 20 hours before the start has just had their confirmation."""
+    soon = datetime.now(UTC) + timedelta(hours=20)
+    late = await make_session(
+        starts_at=soon.isoformat(), ends_at=(soon + timedelta(hours=2)).isoformat()
+    )
+    await register_person(late, smtp_settings, email="late@example.org")
+    assert await enqueue_due_reminders(smtp_settings) == 0
+    assert await enqueue_due_reminders(smtp_settings, now=soon - timedelta(hours=1)) == 0
+
+    early_start = datetime.now(UTC) + timedelta(hours=30)
+    early = await make_session(
+        starts_at=early_start.isoformat(),
+        ends_at=(early_start + timedelta(hours=2)).isoformat(),
+    )
+    await register_person(early, smtp_settings, email="early@example.org")
+    assert await enqueue_due_reminders(smtp_settings, now=early_start - timedelta(hours=20)) == 1
+    reminders = await OutboxMessage.filter(kind="session_reminder_to_registrant")
+    assert [m.to_address for m in reminders] == ["early@example.org"]
+
+
+async def test_plain_text_keeps_its_line_breaks(
+    smtp_app: Starlette, smtp_settings: Settings, mail_server: MailServer
+) -> None:
+    """The venue's address on a line of its own, a blank line before what follows it."""
+    session = await make_session(
+        capacity="1",
+        venue_name="CLGBT office",
+        venue_address="#12, Street 310, Phnom Penh",
+        online_url="https://meet.example.org/room-9",
+    )
+    await register_person(session, smtp_settings, email="seated@example.org")
+    await register_person(session, smtp_settings, email="waiting@example.org")
+    await deliver_due(MAIL_COMPOSERS, SmtpTransport(smtp_settings), smtp_settings)
+    text = {
+        m["To"]: _parts(m)["text/plain"][0].get_content().replace("\r\n", "\n")
+        for m in mail_server.inbox.messages
+    }
+    confirmed = text["seated@example.org"].splitlines()
+    where = confirmed.index("Where: CLGBT office")
+    assert confirmed[where + 1 : where + 4] == [
+        "#12, Street 310, Phnom Penh",
+        "Online: https://meet.example.org/room-9",
+        "",
+    ]
+    assert confirmed[where + 4].startswith("Your ticket QR code")
+    waiting = text["waiting@example.org"]
+    assert "Your place on the waiting list: 1\n\nIf a seat becomes free" in waiting
+    assert "Online: The link is sent to confirmed participants.\n\nYour personal page" in waiting
+
+
+def test_no_line_of_a_plain_text_email_ends_with_a_tag_after_text() -> None:
+    """``trim_blocks`` eats the line break after a tag, so "address{% endif %}" ran into the
+    next line: a tag ends a line only on a line of tags."""
+    only_tags = re.compile(r"\s*(\{%((?!%\}).)*%\}\s*)+")
+    offenders = [
+        f"{path.name}:{number}"
+        for path in sorted((TEMPLATES_DIR / "email").glob("*.txt"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if line.endswith("%}") and not only_tags.fullmatch(line)
+    ]
+    assert offenders == []
+
+
+async def _manage_path(web: httpx.AsyncClient, session_id: int, email: str) -> str:
+    answer = await web.post(
+        f"/api/v1/sessions/{session_id}/registrations",
+        json={"chosen_name": "Dara", "email": email, "sector": "ngo", "consent": True},
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["manage_url"]).removeprefix("http://testserver")
+
+
+async def _cancel_own(web: httpx.AsyncClient, manage_path: str) -> None:
+    confirm = await web.get(manage_path + "/cancel")
+    data = {"csrf_token": csrf_from(confirm.text)}
+    for _twice in range(2):  # a form posted twice tells once
+        assert (await web.post(manage_path + "/cancel", data=data)).status_code == 303
+
+
+async def test_cancelling_ones_own_seat_or_waiting_place_is_confirmed_by_email(
+    smtp_client: httpx.AsyncClient, smtp_settings: Settings, mail_server: MailServer
+) -> None:
+    session = await make_session(capacity="1")
+    seated = await _manage_path(smtp_client, session.id, "seated@example.org")
+    waiting = await _manage_path(smtp_client, session.id, "waiting@example.org")
+    behind = await _manage_path(smtp_client, session.id, "behind@example.org")
+    await deliver_due(MAIL_COMPOSERS, SmtpTransport(smtp_settings), smtp_settings)
+    mail_server.inbox.messages.clear()
+
+    await _cancel_own(smtp_client, waiting)
+    await _cancel_own(smtp_client, seated)
+    await deliver_due(MAIL_COMPOSERS, SmtpTransport(smtp_settings), smtp_settings)
+    received = {m["To"]: m for m in mail_server.inbox.messages}
+    assert sorted(received) == ["behind@example.org", "seated@example.org", "waiting@example.org"]
+    assert received["seated@example.org"]["Subject"] == "You have cancelled your registration"
+    seated_text = _parts(received["seated@example.org"])["text/plain"][0].get_content()
+    assert "You have cancelled your registration for this training" in seated_text
+    assert "If it was not you, reply to this email" in seated_text
+    assert "by the organisers" not in seated_text
+    waiting_text = _parts(received["waiting@example.org"])["text/plain"][0].get_content()
+    assert "You have left the waiting list of this training" in waiting_text
+    behind_text = _parts(received["behind@example.org"])["text/plain"][0].get_content()
+    assert "a seat has become free and it is now yours" in behind_text  # the freed seat
+    assert "Your registration is cancelled." in (await smtp_client.get(seated)).text
+    assert "Your registration is cancelled." not in (await smtp_client.get(behind)).text
 
 
 async def test_names_cannot_inject_headers_or_html(

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 import pytest
 
+from tests.mail_server import Inbox, MailServer
 from tests.server import free_port, run_sala, running_server, sala_env
 
 __all__ = ["run_sala", "sala_env"]  # the browser tests' helpers import them from here
@@ -59,12 +60,29 @@ def sala_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sala_server(sala_data_dir: Path) -> Iterator[str]:
-    """A real ``sala serve`` on a free port, with the demo data loaded and an admin
-    (``E2E_ADMIN_*``) made by ``sala create-admin``; yields its base URL."""
+def mail_server() -> Iterator[MailServer]:
+    """The real SMTP server ``sala_server`` sends its mail to: what people receive (their
+    links; the staff outbox shows none of the keys in them)."""
+    server = MailServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def inbox(mail_server: MailServer) -> Inbox:
+    return mail_server.inbox
+
+
+@pytest.fixture(scope="session")
+def sala_server(sala_data_dir: Path, mail_server: MailServer) -> Iterator[str]:
+    """A real ``sala serve`` on a free port, with the demo data loaded, an admin
+    (``E2E_ADMIN_*``) made by ``sala create-admin`` and its mail sent to ``mail_server``;
+    yields its base URL."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = sala_env(sala_data_dir, base_url)
+    smtp = {"SALA_SMTP_HOST": "127.0.0.1", "SALA_SMTP_PORT": str(mail_server.port)}
+    env = sala_env(sala_data_dir, base_url, **smtp)
 
     run_sala(["demo"], env)
     # There is no sign-up: an admin can only be made on the server's data dir.

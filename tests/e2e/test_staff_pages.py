@@ -238,6 +238,15 @@ def test_series_generator(page: Page, artifacts_dir: Path) -> None:
     page.locator("#months").fill("3")
     _submit(page)
 
+    # The dates come first, at the top of the form; nothing is created yet.
+    preview = page.locator("main .series-preview")
+    expect(preview.locator("h2")).to_have_text("This rule makes 3 sessions:")
+    expect(preview.locator("li time")).to_have_count(3)
+    assert_fits_the_screen(page)
+    _screenshot(page, artifacts_dir / "series-preview-en-360.png")
+    with page.expect_navigation():
+        preview.get_by_role("button", name="Create these 3 sessions").click()
+
     expect(page).to_have_url(re.compile(r"/staff/sessions\?created=3$"))
     expect(page.locator("main .alert.success")).to_have_text(
         "The series has been created: 3 sessions."

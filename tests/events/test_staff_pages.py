@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -9,7 +10,15 @@ import pytest
 
 from events.models import Session, SessionStatus, Topic
 from sala.models import Role
-from tests.factories import PHNOM_PENH, log_in, make_session, make_staff, post_form, session_fields
+from tests.factories import (
+    PHNOM_PENH,
+    csrf_from,
+    log_in,
+    make_session,
+    make_staff,
+    post_form,
+    session_fields,
+)
 
 
 @pytest.fixture
@@ -131,7 +140,23 @@ async def test_series_generator_makes_editable_sessions(admin_client: httpx.Asyn
         months="4",
         status="published",
     )
-    answer = await post_form(admin_client, "/staff/series/new", fields)
+    # First the dates the rule makes, and nothing created yet.
+    preview = await post_form(admin_client, "/staff/series/new", {**fields, "action": "preview"})
+    assert preview.status_code == 200
+    assert "This rule makes 4 sessions:" in preview.text
+    assert "The rule does not fall on the start you typed" not in preview.text
+    assert await Session.all().count() == 0
+    dates = re.search(r'name="dates" value="([^"]*)"', preview.text)
+    assert dates
+    answer = await admin_client.post(
+        "/staff/series/new",
+        data={
+            **fields,
+            "action": "create",
+            "dates": dates.group(1),
+            "csrf_token": csrf_from(preview.text),
+        },
+    )
     assert answer.status_code == 303
     sessions = await Session.filter(title_en="Monthly SOGIE").order_by("starts_at")
     days = [s.starts_at.astimezone(PHNOM_PENH) for s in sessions]

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from attendees import people
 from attendees.invitations import invite_person
@@ -46,7 +47,12 @@ PREVIEW_CHARACTERS = 100  # about what a phone shows under the subject
 KANHA = "kanha@example.org"
 
 # Ids a composer may need beyond the common ones of the world (kind: extra params).
-PARAMS: dict[str, dict[str, Any]] = {}
+PARAMS: dict[str, dict[str, Any]] = {
+    # the old values of what changed: the email shows them beside the new ones
+    "session_changed_to_registrant": {
+        "was": {"starts_at": "2020-01-06T02:00:00+00:00", "venue_name": "An older venue"}
+    },
+}
 
 
 def _settings(database_url: str, tmp_path: Path, server: MailServer, discreet: str) -> Settings:
@@ -77,6 +83,7 @@ def smtp_settings(
 async def web(smtp_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     from sala.app import create_app
 
+    EXECUTOR_CACHE.clear()  # as in the ``app`` fixture: the queries of the other database
     app: Starlette = create_app(smtp_settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -248,7 +248,7 @@ def _registration_answer(dialect: str) -> Callable[[db.Query], Any]:
         if sql.startswith("SELECT COUNT(*) AS waiting"):
             return {"waiting": 0}
         if "FROM invitation" in sql:
-            return {"id": 2, "kind": "public", "email": None}
+            return {"id": 2, "kind": "public", "email": None, "revoked_at": None}
         if "ON CONFLICT DO NOTHING" in sql or sql.startswith("SELECT id FROM person"):
             return None
         return {"id": 3}
