@@ -30,7 +30,9 @@ import curricula.membership
 import curricula.routes
 import events.api
 import events.routes
+import sala.account_pages
 import sala.api
+import sala.emails
 import sala.routes
 from attendees.limits import registration_limiters
 from attendees.schemas import SCHEMAS as ATTENDEES_SCHEMAS
@@ -45,6 +47,7 @@ from sala.errorlog import keep_words_out_of_server_logs
 from sala.errors import SalaError
 from sala.fonts import khmer_font
 from sala.i18n import LanguageMiddleware
+from sala.logins import LOGIN_HOURS, LoginLimits
 from sala.mail import Composers
 from sala.openapi import build_document
 from sala.ratelimit import RateLimiter
@@ -52,17 +55,19 @@ from sala.responses import http_error_handler, sala_error_handler, server_error_
 from sala.security import SecurityHeadersMiddleware
 from sala.worker import Background, run_forever
 
-STAFF_LOGIN_HOURS = 12
+STAFF_LOGIN_HOURS = LOGIN_HOURS  # the cookie lasts as long as the login on the server
 
 # Everything the packages add besides routes, listed here and nowhere else: importing a
 # module registers nothing, so no process can forget a composer, a job or a keeper.
 MAIL_COMPOSERS: Composers = {
+    **sala.emails.COMPOSERS,
     **attendees.emails.COMPOSERS,
     **certificates.emails.COMPOSERS,
     **curricula.emails.COMPOSERS,
 }
 # Each kind of MAIL_COMPOSERS in words (message ids), for the staff outbox.
 MAIL_KIND_NAMES: dict[str, str] = {
+    **sala.emails.NAMES,
     **attendees.emails.NAMES,
     **certificates.emails.NAMES,
     **curricula.emails.NAMES,
@@ -96,6 +101,7 @@ ROUTES: list[BaseRoute] = [
     *checkin.api.routes,
     *sala.api.routes,
     *sala.routes.routes,
+    *sala.account_pages.routes,
     *events.routes.routes,
     *events.api.routes,
     *attendees.routes.routes,
@@ -164,7 +170,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.mail_composers = MAIL_COMPOSERS
     app.state.mail_kind_names = MAIL_KIND_NAMES
-    app.state.login_limiter = RateLimiter(limit=5, window_seconds=60, enabled=settings.rate_limits)
+    app.state.login_limits = LoginLimits.default(enabled=settings.rate_limits)
+    # Reset links asked for from one address: each account also gets at most 3 an hour.
+    app.state.password_reset_limiter = RateLimiter(
+        limit=10, window_seconds=3600, enabled=settings.rate_limits
+    )
     app.state.registration_limiters = registration_limiters(enabled=settings.rate_limits)
     app.state.name_check_limiters = name_check_limiters(enabled=settings.rate_limits)
     app.state.openapi = build_document(

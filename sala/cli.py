@@ -124,6 +124,74 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tokens(settings: Settings, args: argparse.Namespace) -> int:
+    """The account's API tokens: id, label, made, last used, revoked."""
+    from sala import accounts
+    from sala.models import ApiToken
+
+    _migrate(settings)
+
+    async def work() -> list[ApiToken] | None:
+        user = await _staff_by_email(args.email)
+        return None if user is None else await accounts.list_api_tokens(user)
+
+    tokens = _run(settings, work)
+    if tokens is None:
+        print(f"No staff account with the email {args.email}.", file=sys.stderr)
+        return 1
+    if not tokens:
+        print("No tokens.")
+    for token in tokens:
+        state = f"revoked {_when(token.revoked_at)}" if token.revoked_at else "active"
+        print(
+            f"{token.id}\t{token.label or '-'}\tmade {_when(token.created_at)}"
+            f"\tlast used {_when(token.last_used_at)}\t{state}"
+        )
+    return 0
+
+
+def cmd_revoke_token(settings: Settings, args: argparse.Namespace) -> int:
+    """Revoke one token (``--id``) or every token of the account."""
+    from sala import accounts
+    from sala.errors import NotFound
+
+    _migrate(settings)
+
+    async def work() -> int | None:
+        from sala.forms import parse_id
+
+        user = await _staff_by_email(args.email)
+        if user is None:
+            return None
+        if args.id is not None and parse_id(args.id) is None:
+            return -1
+        try:
+            return await accounts.revoke_api_tokens(user, actor=None, token_id=args.id)
+        except NotFound:
+            return -1
+
+    revoked = _run(settings, work)
+    if revoked is None:
+        print(f"No staff account with the email {args.email}.", file=sys.stderr)
+        return 1
+    if revoked < 0:
+        print(f"{args.email} has no active token with the id {args.id}.", file=sys.stderr)
+        return 1
+    print(f"Revoked {revoked} token{'s' if revoked != 1 else ''} of {args.email}.")
+    return 0
+
+
+async def _staff_by_email(email: str) -> Any:
+    from sala.forms import fold_email
+    from sala.models import StaffUser
+
+    return await StaffUser.get_or_none(email=fold_email(email))
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from events.demo import load_demo_data
 
@@ -138,6 +206,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "migrate": cmd_migrate,
     "create-admin": cmd_create_admin,
     "create-token": cmd_create_token,
+    "tokens": cmd_tokens,
+    "revoke-token": cmd_revoke_token,
     "demo": cmd_demo,
     "worker": cmd_worker,
 }
@@ -161,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("create-token", help="print a new API token for a staff member")
     token.add_argument("--email", required=True)
     token.add_argument("--label")
+    tokens = sub.add_parser("tokens", help="list a staff member's API tokens")
+    tokens.add_argument("--email", required=True)
+    revoke = sub.add_parser("revoke-token", help="revoke one API token (--id) or all of them")
+    revoke.add_argument("--email", required=True)
+    revoke.add_argument("--id", type=int, help="the token's id, from `sala tokens`")
     sub.add_parser("demo", help="load demo trainings to try the system")
     sub.add_parser("worker", help="run only the mail and reminder worker")
     return parser

@@ -21,11 +21,18 @@ class StaffUser(Model):
     role = fields.CharEnumField(Role, max_length=20, default=Role.FACILITATOR)
     password_hash = fields.CharField(max_length=255)
     is_active = fields.BooleanField(default=True)
-    # Bumped on password reset or deactivation: every login cookie carrying the old value dies.
+    # No longer read: logins are ended on the server now (StaffLogin). Kept because dropping
+    # a column on SQLite rebuilds the table, and the rebuild cascades to every foreign key.
     auth_version = fields.IntField(default=1)
     language = fields.CharField(max_length=2, default="km")
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
+    # Two-factor sign-in (sala/two_factor.py): the authenticator app's shared secret (base32),
+    # kept from the set-up page on; it counts only once a code confirmed it (enabled_at).
+    totp_secret = fields.CharField(max_length=64, null=True)
+    totp_enabled_at = fields.DatetimeField(null=True)
+    # The last 30-second step a code was accepted for: a code seen once is not taken again.
+    totp_last_step = fields.BigIntField(null=True)
 
     class Meta:
         table = "staff_user"
@@ -34,6 +41,56 @@ class StaffUser(Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
+
+
+class StaffLogin(Model):
+    """One browser's login (sala/logins.py). The cookie holds its id and a key whose SHA-256 is
+    stored here, so logging out, a password reset or a deactivation ends it on the server: a
+    copied cookie stops working too."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[StaffUser] = fields.ForeignKeyField(
+        "sala.StaffUser", related_name="logins", on_delete=fields.CASCADE
+    )
+    key_hash = fields.CharField(max_length=64, unique=True)
+    # What the staff member sees in their list of logins ("Chrome on Android"), nothing more.
+    device = fields.CharField(max_length=60, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_seen_at = fields.DatetimeField()
+    ended_at = fields.DatetimeField(null=True, db_index=True)
+
+    class Meta:
+        table = "staff_login"
+        ordering = ["-id"]
+
+
+class RecoveryCode(Model):
+    """A one-time code that signs in instead of the authenticator app (a lost phone)."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[StaffUser] = fields.ForeignKeyField(
+        "sala.StaffUser", related_name="recovery_codes", on_delete=fields.CASCADE
+    )
+    code_hash = fields.CharField(max_length=64)
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "staff_recovery_code"
+
+
+class SecurityPolicy(Model):
+    """The installation's staff security rules, set by admins: one row (id 1)."""
+
+    id = fields.IntField(primary_key=True)
+    admins_need_two_factor = fields.BooleanField(default=False)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "security_policy"
 
 
 class ApiToken(Model):

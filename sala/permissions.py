@@ -17,7 +17,7 @@ from typing import Literal
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sala import accounts
+from sala import accounts, logins, two_factor
 from sala.csrf import header_matches
 from sala.errors import NotAuthenticated, PermissionDenied
 from sala.models import Role, StaffUser
@@ -37,8 +37,12 @@ def public(endpoint: Endpoint) -> Endpoint:
     return endpoint
 
 
-def staff_page(*roles: Role) -> Callable[[Endpoint], Endpoint]:
-    """An HTML staff page: no login redirects to the login page; a wrong role is a 403."""
+def staff_page(*roles: Role, before_two_factor: bool = False) -> Callable[[Endpoint], Endpoint]:
+    """An HTML staff page: no login redirects to the login page; a wrong role is a 403.
+
+    Where admins need two-factor sign-in, an admin without it is sent to set it up first;
+    ``before_two_factor`` marks the pages that stay open to them (the set-up page, logout).
+    """
 
     def decorate(endpoint: Endpoint) -> Endpoint:
         @functools.wraps(endpoint)
@@ -50,6 +54,9 @@ def staff_page(*roles: Role) -> Callable[[Endpoint], Endpoint]:
                 return RedirectResponse(str(login.path) + "?" + login.query, status_code=303)
             # Known before the role is checked: the 403 page links a staff member home.
             request.state.user = user
+            if not before_two_factor and await two_factor.must_set_up(user):
+                setup = request.url_for("staff:two_factor").path
+                return RedirectResponse(setup, status_code=303)
             _check_role(user, roles)
             return await endpoint(request)
 
@@ -69,6 +76,8 @@ def staff_api(*roles: Role) -> Callable[[Endpoint], Endpoint]:
             user = await user_from_token(request)
             if user is None and "authorization" not in request.headers and header_matches(request):
                 user = await user_from_login(request)
+                if user is not None and await two_factor.must_set_up(user):
+                    raise two_factor.TwoFactorRequired()
             if user is None:
                 raise NotAuthenticated()
             _check_role(user, roles)
@@ -87,14 +96,17 @@ def _check_role(user: StaffUser, roles: tuple[Role, ...]) -> None:
 
 
 async def user_from_login(request: Request) -> StaffUser | None:
-    """The staff member of this browser session, if their login is still valid."""
+    """The staff member of this browser session, if their login is still open
+    (``request.state.login_id`` is then its id)."""
     data = request.session.get(SESSION_USER_KEY)
     if not isinstance(data, dict):
         return None
-    user = await StaffUser.get_or_none(id=data.get("id"), is_active=True)
-    if user is None or user.auth_version != data.get("v"):
+    found = await logins.user_of_login(data.get("id"), data.get("key"))
+    if found is None:
         request.session.pop(SESSION_USER_KEY, None)
         return None
+    user, login = found
+    request.state.login_id = login.id
     return user
 
 
@@ -105,13 +117,18 @@ async def user_from_token(request: Request) -> StaffUser | None:
     return await accounts.user_for_token(token.strip())
 
 
-def log_in(request: Request, user: StaffUser) -> None:
+async def log_in(request: Request, user: StaffUser) -> None:
     # A fresh session on login: nothing from before the login survives (session fixation).
     request.session.clear()
-    request.session[SESSION_USER_KEY] = {"id": user.id, "v": user.auth_version}
+    login_id, key = await logins.start_login(user, user_agent=request.headers.get("user-agent", ""))
+    request.session[SESSION_USER_KEY] = {"id": login_id, "key": key}
+    request.state.login_id = login_id
 
 
-def log_out(request: Request) -> None:
+async def log_out(request: Request) -> None:
+    data = request.session.get(SESSION_USER_KEY)
+    if isinstance(data, dict):
+        await logins.end_login(data.get("id"))
     request.session.clear()
 
 

@@ -274,9 +274,9 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-def _client(app: Starlette, **headers: str) -> httpx.AsyncClient:
+def _client(app: Starlette, address: str = "127.0.0.1", **headers: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
+        transport=httpx.ASGITransport(app=app, client=(address, 123)),
         base_url="http://testserver",
         headers={"accept-language": "en", **headers},
     )
@@ -284,10 +284,10 @@ def _client(app: Starlette, **headers: str) -> httpx.AsyncClient:
 
 @pytest.fixture
 def new_client(app: Starlette):  # type: ignore[no-untyped-def]
-    """Another browser: its own cookies."""
+    """Another browser: its own cookies (and, with ``address``, its own network address)."""
 
-    def make(**headers: str) -> httpx.AsyncClient:
-        return _client(app, **headers)
+    def make(address: str = "127.0.0.1", **headers: str) -> httpx.AsyncClient:
+        return _client(app, address, **headers)
 
     return make
 

@@ -30,24 +30,51 @@ async def test_a_revoked_token_is_refused_at_once(client: httpx.AsyncClient) -> 
     assert (await client.get("/api/v1/me", headers=other)).status_code == 200
 
 
-async def test_deactivation_and_a_new_role_apply_at_once(client: httpx.AsyncClient) -> None:
+async def test_a_new_role_or_a_deactivation_ends_every_token_for_good(
+    client: httpx.AsyncClient,
+) -> None:
     admin = await make_staff(Role.ADMIN)
     facilitator = await make_staff(Role.FACILITATOR, name="Dara")
     headers = await _bearer(await accounts.create_api_token(facilitator))
     me = await client.get("/api/v1/me", headers=headers)
     assert me.json()["role"] == "facilitator"
 
+    # A new name takes nothing away: the token keeps working, with the new name.
+    await accounts.update_staff(
+        facilitator, name="Dara K.", role=Role.FACILITATOR, is_active=True, actor=admin
+    )
+    assert (await client.get("/api/v1/me", headers=headers)).json()["name"] == "Dara K."
+
     await accounts.update_staff(
         facilitator, name="Dara K.", role=Role.TEAM_LEADER, is_active=True, actor=admin
     )
-    me = await client.get("/api/v1/me", headers=headers)
-    assert (me.json()["role"], me.json()["name"]) == ("team_leader", "Dara K.")
-    assert (await client.post("/api/v1/checkins", json={}, headers=headers)).status_code == 403
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+    fresh = await _bearer(await accounts.create_api_token(facilitator))
+    me = await client.get("/api/v1/me", headers=fresh)
+    assert me.json()["role"] == "team_leader"
+    assert (await client.post("/api/v1/checkins", json={}, headers=fresh)).status_code == 403
 
     await accounts.update_staff(
         facilitator, name="Dara K.", role=Role.TEAM_LEADER, is_active=False, actor=admin
     )
+    assert (await client.get("/api/v1/me", headers=fresh)).status_code == 401
+    # Reactivated, the account starts with no token: none of the old ones comes back.
+    await accounts.update_staff(
+        facilitator, name="Dara K.", role=Role.TEAM_LEADER, is_active=True, actor=admin
+    )
+    assert (await client.get("/api/v1/me", headers=fresh)).status_code == 401
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+
+
+async def test_a_password_reset_ends_every_token(client: httpx.AsyncClient) -> None:
+    admin = await make_staff(Role.ADMIN)
+    facilitator = await make_staff(Role.FACILITATOR)
+    headers = await _bearer(await accounts.create_api_token(facilitator, label="door phone"))
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+    await accounts.reset_password(facilitator, password="a new long password", actor=admin)
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+    tokens = await accounts.list_api_tokens(facilitator)
+    assert [t.revoked_at is not None for t in tokens] == [True]
 
 
 async def test_a_revocation_by_another_process_is_noticed_within_seconds(

@@ -33,7 +33,7 @@ from attendees.invitations import invite_person
 from certificates import services as certificates
 from certificates.models import Certificate
 from events.models import Topic
-from sala import mail
+from sala import password_reset, mail
 from sala.app import MAIL_COMPOSERS
 from sala.config import Settings
 from sala.models import OutboxMessage, OutboxStatus, Role
@@ -116,6 +116,7 @@ async def _world(web: httpx.AsyncClient, settings: Settings) -> World:
     registration = outcome.registration
     await register_person(session, settings, chosen_name="Kanha", email=KANHA)  # the claim
     await people.send_my_links(KANHA, language="en", settings=settings)
+    await password_reset.request_reset(facilitator.email, language="en", settings=settings)
     invitation = await invite_person(
         session, email="guest@example.org", actor=admin, settings=settings, language="en"
     )

@@ -25,6 +25,11 @@ EXPECTED_PUBLIC = {
     "/sessions/i/{slug}/calendar.ics",
     "/calendar.ics",
     "/staff/login",
+    # The second step of a two-factor login (only after the right password), and a forgotten
+    # password: the same answer for any email; the reset page only through its emailed link.
+    "/staff/login/code",
+    "/staff/password/forgot",
+    "/staff/password/reset/{token}",
     "/static/fonts/noto-sans-khmer.ttf",
     "/api/v1/topics",
     "/api/v1/sessions",
