@@ -21,6 +21,7 @@ from sala.csrf import read_form
 from sala.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from sala.forms import parse_id
 from sala.i18n import N_, current_language, gettext
+from sala.logins import LoginLimits, LoginThrottled
 from sala.models import StaffUser
 from sala.permissions import log_out, public, staff_page
 from sala.qrcodes import qr_png
@@ -34,6 +35,16 @@ def _current_login(request: Request) -> int | None:
     return getattr(request.state, "login_id", None)
 
 
+async def _password_confirms(request: Request, user: StaffUser, password: str) -> bool:
+    """One's own password, before a sensitive change. Tried at most as often as a login from
+    one address (five a minute), but counted per account: someone holding a copied login
+    cookie cannot guess the password behind it from many addresses."""
+    limits: LoginLimits = request.app.state.login_limits
+    if not limits.per_address_account.hit(f"confirm:{user.id}"):
+        raise LoginThrottled(60)
+    return await accounts.password_is_right(user, password[:1024])
+
+
 # ----------------------------------------------------------------------------- password, logins
 
 
@@ -44,7 +55,7 @@ async def account(request: Request) -> Response:
     saved = False
     if request.method == "POST":
         form = await read_form(request)
-        if not await accounts.password_is_right(user, str(form.get("current_password", ""))):
+        if not await _password_confirms(request, user, str(form.get("current_password", ""))):
             errors["current_password"] = gettext("Wrong password.")
         else:
             try:
@@ -135,7 +146,7 @@ async def two_factor_page(request: Request) -> Response:
         return await _two_factor_page(request, codes=codes)
     if action not in ("codes", "off"):
         raise NotFound()
-    if not await accounts.password_is_right(user, str(form.get("password", ""))[:1024]):
+    if not await _password_confirms(request, user, str(form.get("password", ""))):
         errors = {"password": gettext("Wrong password.")}
         return await _two_factor_page(request, errors=errors, status=422)
     if action == "codes":

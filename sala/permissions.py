@@ -118,8 +118,9 @@ async def user_from_token(request: Request) -> StaffUser | None:
 
 
 async def log_in(request: Request, user: StaffUser) -> None:
-    # A fresh session on login: nothing from before the login survives (session fixation).
-    request.session.clear()
+    # A fresh session on login: nothing from before the login survives (session fixation),
+    # and a login this browser held before (another account's) ends.
+    await log_out(request)
     login_id, key = await logins.start_login(user, user_agent=request.headers.get("user-agent", ""))
     request.session[SESSION_USER_KEY] = {"id": login_id, "key": key}
     request.state.login_id = login_id

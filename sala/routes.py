@@ -14,6 +14,7 @@ sala/account_pages.py.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -40,7 +41,7 @@ from sala.logins import (
 from sala.mail import MessageObsolete, compose
 from sala.models import OutboxMessage, OutboxStatus, Role, StaffUser
 from sala.permissions import log_in, log_out, public, safe_next, staff_page, user_from_login
-from sala.ratelimit import client_ip
+from sala.ratelimit import RateLimiter, client_ip
 from sala.templating import render
 
 # Between the password and the code of a two-factor sign-in: the password step is forgotten
@@ -48,6 +49,10 @@ from sala.templating import render
 CODE_STEP_SECONDS = 300
 CODE_STEP_TRIES = 5
 _PENDING_KEY = "pending_login"
+# The codes tried after one right password, counted by that password step's random id here,
+# on the server: the ``tries`` in the browser's cookie alone would start again at 0 each time
+# a guesser sent the cookie from right after the password. Per process, like every limit.
+_CODE_TRIES = RateLimiter(limit=CODE_STEP_TRIES, window_seconds=CODE_STEP_SECONDS)
 
 
 def _throttled(
@@ -110,12 +115,13 @@ async def login(request: Request) -> Response:
         error = gettext(N_("Wrong email or password."))
         return render(request, "staff/login.html", {**context, "error": error}, status_code=401)
     if user.has_two_factor:
-        request.session.clear()
+        await log_out(request)  # whoever was logged in here before is no longer
         request.session[_PENDING_KEY] = {
             "id": user.id,
             "at": int(time.time()),
             "next": next_url,
             "tries": 0,
+            "step": secrets.token_urlsafe(16),
         }
         return RedirectResponse(request.url_for("staff:login_code").path, status_code=303)
     return await _logged_in(request, user, email, next_url)
@@ -139,6 +145,10 @@ async def login_code(request: Request) -> Response:
         _check_limits(request, user.email)
     except LoginThrottled as exc:
         return _throttled(request, "staff/login_code.html", {}, exc)
+    step = pending.get("step")
+    if not isinstance(step, str) or not _CODE_TRIES.hit(f"step:{step}"):
+        request.session.pop(_PENDING_KEY, None)
+        return RedirectResponse(request.url_for("staff:login").path, status_code=303)
     if await two_factor.code_is_right(user, str(form.get("code", ""))[:40]):
         request.session.pop(_PENDING_KEY, None)
         return await _logged_in(request, user, user.email, str(pending.get("next", "/staff/")))
