@@ -242,10 +242,16 @@ async def revoke_invitation(
     return invitation
 
 
+# What a code can look like; other text (a NUL from a link's query string) names none and
+# never reaches the database, which would answer it with an error.
+_CODE_SHAPE = re.compile(r"[A-Z0-9_-]{1,32}")
+
+
 async def is_withdrawn(session: Session, code: str) -> bool:
     """Whether ``code`` is a revoked invitation of this session (its link says so)."""
-    if not code:
+    code = code.strip().upper()
+    if not _CODE_SHAPE.fullmatch(code):
         return False
     return await Invitation.filter(
-        session_id=session.id, code=code.strip().upper(), revoked_at__isnull=False
+        session_id=session.id, code=code, revoked_at__isnull=False
     ).exists()

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from certificates import services as service
 from certificates.models import Certificate
 from sala.errors import ValidationFailed
+from sala.forms import parse_id
 from sala.i18n import N_
 from sala.jsonapi import read_json_object
 from sala.models import Role
@@ -41,11 +42,13 @@ def certificate_json(certificate: Certificate) -> dict[str, Any]:
 @staff_api(Role.ADMIN, Role.FACILITATOR)
 async def issue(request: Request) -> Response:
     payload = await read_json_object(request, allow_empty=True)
-    picked = payload.get("registration_ids")
-    if picked is not None and (
-        not isinstance(picked, list) or not all(isinstance(i, int) for i in picked)
-    ):
-        raise ValidationFailed({"registration_ids": N_("Send a list of registration ids.")})
+    raw = payload.get("registration_ids")
+    picked: list[int] | None = None
+    if raw is not None:
+        ids = [parse_id(i) for i in raw] if isinstance(raw, list) else [None]
+        if None in ids:
+            raise ValidationFailed({"registration_ids": N_("Send a list of registration ids.")})
+        picked = [i for i in ids if i is not None]
     outcome = await service.issue_certificates(
         request.path_params["session_id"], staff=request.state.user, registration_ids=picked
     )

@@ -31,7 +31,7 @@ from certificates.errors import CertificateNotFound
 from certificates.limits import name_check_allowed
 from certificates.models import Certificate, CertificateStatus
 from events.models import Topic
-from events.services import get_session_for_staff, list_topics
+from events.services import get_session_for_staff, list_topics, topic_by_code
 from sala.csrf import read_form
 from sala.errors import NotFound, RateLimited, SalaError, ValidationFailed
 from sala.forms import parse_id
@@ -260,7 +260,7 @@ async def _topic(request: Request) -> Topic | None:
     code = request.query_params.get("topic", "")
     if not code:
         return None
-    topic = await Topic.get_or_none(code=code)
+    topic = await topic_by_code(code)
     if topic is None:
         raise NotFound()
     return topic

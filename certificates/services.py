@@ -764,6 +764,8 @@ async def image_names() -> set[str]:
 
 
 async def get_image(name: str) -> CertificateImage | None:
+    if name not in IMAGE_NAMES:  # any other name, however long, names nothing
+        return None
     return await CertificateImage.get_or_none(name=name)
 
 

@@ -104,13 +104,11 @@ def parse_scans(payload: Mapping[str, Any]) -> list[Scan]:
         reader = FieldReader(item)
         by_name = item.get("registration_id") is not None and not item.get("token")
         token = reader.text("token", max_length=200, required=not by_name)
-        registration_id = (
-            reader.integer("registration_id", minimum=1, maximum=2**31 - 1) if by_name else None
-        )
+        registration_id = reader.id("registration_id") if by_name else None
         scan_id = reader.text("scan_id", max_length=64, required=True)
         if scan_id and not _SCAN_ID.match(scan_id):
             reader.fail("scan_id", N_("This is not a valid scan id."))
-        session_id = reader.integer("session_id", minimum=1, maximum=2**31 - 1)
+        session_id = reader.id("session_id") or 0
         scanned_at = reader.moment("scanned_at", tz=ZoneInfo("UTC"))
         device_id = reader.text("device_id", max_length=64)
         if reader.errors:

@@ -13,10 +13,12 @@ from attendees.models import Person
 from sala.i18n import pick
 from sala.models import StaffUser
 
+CURRICULUM_CODE_MAX = 40
+
 
 class Curriculum(Model):
     id = fields.IntField(primary_key=True)
-    code = fields.CharField(max_length=40, unique=True)
+    code = fields.CharField(max_length=CURRICULUM_CODE_MAX, unique=True)
     name_km = fields.CharField(max_length=200)
     name_en = fields.CharField(max_length=200)
     created_at = fields.DatetimeField(auto_now_add=True)

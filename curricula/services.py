@@ -28,13 +28,20 @@ from curricula.errors import (
     TeamNotFound,
 )
 from curricula.membership import require_confirmed
-from curricula.models import Curriculum, ManualCompletion, Module, Team, TeamMember
+from curricula.models import (
+    CURRICULUM_CODE_MAX,
+    Curriculum,
+    ManualCompletion,
+    Module,
+    Team,
+    TeamMember,
+)
 from curricula.progress import Matrix, team_matrix
-from events.models import Audience, Session, SessionStatus, Topic
+from events.models import TOPIC_CODE_MAX, Audience, Session, SessionStatus, Topic
 from sala import audit, db
 from sala.config import Settings
 from sala.errors import PermissionDenied, ValidationFailed
-from sala.forms import FieldReader, parse_id
+from sala.forms import FieldReader, normalise_email, parse_id
 from sala.i18n import N_
 from sala.models import Role, StaffUser
 
@@ -139,7 +146,9 @@ async def save_module(
 ) -> Module:
     """Create or change a module. Cyclic prerequisites are refused; a topic taken away from
     a module whose completions came from it is refused too, so progress never vanishes."""
-    topics = await Topic.filter(code__in=values["topics"])
+    # A code longer than any names no topic (and would be an error of the database's).
+    codes = [code for code in values["topics"] if len(code) <= TOPIC_CODE_MAX]
+    topics = await Topic.filter(code__in=codes)
     if len(topics) != len(set(values["topics"])) or not topics:
         raise ValidationFailed({"topics": N_("Pick at least one topic.")})
     if module is not None:
@@ -236,9 +245,18 @@ async def remove_module(module: Module, *, staff: StaffUser) -> bool:
 # ----------------------------------------------------------------------------- teams
 
 
+def _addresses(emails: list[str]) -> list[str] | None:
+    """The typed addresses (``normalise_email``); None when one is not an address."""
+    try:
+        found = [normalise_email(e) for e in emails if isinstance(e, str)]
+    except ValueError:
+        return None
+    return [address for address in found if address]
+
+
 async def _leaders(emails: list[str]) -> list[StaffUser]:
-    addresses = [e.strip().lower() for e in emails if isinstance(e, str) and e.strip()]
-    leaders = await StaffUser.filter(email__in=addresses, is_active=True)
+    addresses = _addresses(emails)
+    leaders = await StaffUser.filter(email__in=addresses, is_active=True) if addresses else []
     found = {leader.email for leader in leaders}
     if not addresses or found != set(addresses):
         raise ValidationFailed(
@@ -254,11 +272,12 @@ async def _leaders(emails: list[str]) -> list[StaffUser]:
 async def create_team(
     *, name: str, leader_emails: list[str], curriculum_code: str | None, staff: StaffUser
 ) -> Team:
-    reader = FieldReader({"name": name})
+    reader = FieldReader({"name": name, "curriculum": curriculum_code})
     name = reader.text("name", max_length=120, required=True)
+    code = reader.text("curriculum", max_length=CURRICULUM_CODE_MAX) or "team_building"
     if reader.errors:
         raise ValidationFailed(reader.errors)
-    curriculum = await Curriculum.get_or_none(code=curriculum_code or "team_building")
+    curriculum = await Curriculum.get_or_none(code=code)
     if curriculum is None:
         raise ValidationFailed({"curriculum": N_("There is no such curriculum.")})
     leaders = await _leaders(leader_emails)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from events.models import MAX_CAPACITY, TITLE_MAX, Audience, Session, SessionStatus
 from sala.errors import ValidationFailed
-from sala.forms import FieldReader, parse_id
+from sala.forms import FieldReader
 from sala.i18n import N_
 
 DESCRIPTION_MAX = 20_000
@@ -53,9 +53,11 @@ class SeriesInput:
 
 def _read_zone(reader: FieldReader, default: str) -> ZoneInfo:
     name = reader.text("timezone", max_length=64) or default
+    if "timezone" in reader.errors:
+        return ZoneInfo(default)
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder
         reader.fail("timezone", N_("Unknown time zone."))
         return ZoneInfo(default)
 
@@ -121,27 +123,11 @@ def parse_session(
         audience=Audience(reader.choice("audience", tuple(Audience), default=Audience.PUBLIC)),
         registration_opens_at=opens,
         registration_closes_at=closes,
-        facilitator_ids=_read_ids(reader, "facilitator_ids"),
+        facilitator_ids=reader.ids("facilitator_ids"),
     )
     if reader.errors:
         raise ValidationFailed(reader.errors)
     return data
-
-
-def _read_ids(reader: FieldReader, name: str) -> tuple[int, ...]:
-    value = reader.raw.get(name)
-    if value in (None, ""):
-        return ()
-    items = value if isinstance(value, list | tuple) else [value]
-    ids: list[int] = []
-    for item in items:
-        if isinstance(item, str):
-            item = parse_id(item) or item
-        if isinstance(item, bool) or not isinstance(item, int):
-            reader.fail(name, N_("Choose from the list."))
-            return ()
-        ids.append(item)
-    return tuple(sorted(set(ids)))
 
 
 def parse_series(

@@ -34,9 +34,12 @@ def new_slug() -> str:
     return secrets.token_urlsafe(16)
 
 
+TOPIC_CODE_MAX = 40
+
+
 class Topic(Model):
     id = fields.IntField(primary_key=True)
-    code = fields.CharField(max_length=40, unique=True)
+    code = fields.CharField(max_length=TOPIC_CODE_MAX, unique=True)
     name_en = fields.CharField(max_length=120)
     name_km = fields.CharField(max_length=120)
     position = fields.IntField(default=0)

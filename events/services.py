@@ -32,6 +32,7 @@ from events.forms import (
 from events.models import (
     SLUG_MAX,
     TITLE_MAX,
+    TOPIC_CODE_MAX,
     Audience,
     Series,
     Session,
@@ -54,6 +55,17 @@ async def list_topics(*, active_only: bool = False) -> list[Topic]:
     if active_only:
         query = query.filter(is_active=True)
     return await query
+
+
+# What a topic's code can look like (the seeds: "sogie", "human_rights", …). Anything else,
+# from a query string say, names no topic and never reaches the database, which would
+# refuse a NUL or a text longer than the column with an error instead of an answer.
+_TOPIC_CODE = re.compile(rf"[A-Za-z0-9_-]{{1,{TOPIC_CODE_MAX}}}")
+
+
+async def topic_by_code(code: str) -> Topic | None:
+    """The topic with this code, or None (also for any text that cannot be a code)."""
+    return await Topic.get_or_none(code=code) if _TOPIC_CODE.fullmatch(code) else None
 
 
 async def topic_codes() -> set[str]:
@@ -118,6 +130,8 @@ async def list_public_sessions(
     if upcoming_only:
         query = query.filter(ends_at__gte=now or datetime.now(UTC))
     if topic_code:
+        if not _TOPIC_CODE.fullmatch(topic_code):
+            return []
         query = query.filter(topic__code=topic_code)
     sessions = await query.order_by("starts_at", "id")
     if month is not None:

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from sala.errors import CsrfFailed, ValidationFailed
+from sala.forms import unstorable
 from sala.i18n import N_
 
 CSRF_FIELD = "csrf_token"
@@ -37,6 +38,7 @@ async def read_form(request: Request, *, max_files: int = 0) -> FormData:
         form = await request.form(max_files=max_files, max_fields=MAX_FORM_FIELDS)
     except Exception as exc:  # multipart errors carry no stable base class
         raise ValidationFailed({}, N_("The form could not be read.")) from exc
+    _refuse_unstorable_text(form)
     expected = request.session.get(_SESSION_KEY)
     submitted = form.get(CSRF_FIELD)
     if not isinstance(expected, str) or not isinstance(submitted, str):
@@ -44,6 +46,20 @@ async def read_form(request: Request, *, max_files: int = 0) -> FormData:
     if not hmac.compare_digest(expected.encode(), submitted.encode()):
         raise CsrfFailed()
     return form
+
+
+def _refuse_unstorable_text(form: FormData) -> None:
+    """No field of any form can hold a lone surrogate (a multipart form may declare a charset
+    such as UTF-7 that decodes to one) or NUL (``%00``): refused here, for every route."""
+    errors: dict[str, str] = {}
+    for name, value in form.multi_items():
+        for text in (name, value) if isinstance(value, str) else (name,):
+            if problem := unstorable(text):
+                errors.setdefault(name.encode("utf-8", "backslashreplace").decode(), problem)
+    if errors:
+        raise ValidationFailed(
+            errors, N_("The form holds characters that are not allowed. Please type it again.")
+        )
 
 
 def header_matches(request: Request) -> bool:

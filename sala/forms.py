@@ -18,13 +18,17 @@ from sala.i18n import N_
 
 Errors = dict[str, str]
 
+# The years a moment may have: far from datetime's own bounds (1 and 9999), where turning
+# it into UTC or adding a day, a month or a series would overflow.
+MIN_YEAR, MAX_YEAR = 1900, 2999
 _WHOLE_NUMBER = re.compile(r"^-?[0-9]{1,11}$")  # ASCII digits: "²".isdigit() is True
 MAX_ID = 2**31 - 1
 
 
 def parse_id(raw: object) -> int | None:
-    """A database id from a form field or a JSON value; None for anything else (so a
-    forged ``"²"`` or a 30-digit number is a 4xx, not a crash in the database driver)."""
+    """**The** reading of a database id from a form field or a JSON value: 1 to ``MAX_ID``
+    (PostgreSQL's ``integer``); None for anything else, so a forged ``"²"``, a 30-digit
+    number, ``true`` or ``1.0`` is a 4xx, not a crash in the database driver."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
@@ -33,6 +37,25 @@ def parse_id(raw: object) -> int | None:
         value = int(raw)
         return value if 1 <= value <= MAX_ID else None
     return None
+
+
+# What no text of ours can hold, whatever the field: NUL, which PostgreSQL's text refuses,
+# and lone surrogates (a JSON "\ud800", or a form sent as UTF-7), which are not Unicode at
+# all: no UTF-8 encoder, the database driver's or the JSON answer's, can write one.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+NOT_UNICODE = N_("This is not valid Unicode text: it holds a lone surrogate (such as \\ud800).")
+NOT_ALLOWED = N_("This contains characters that are not allowed.")
+
+
+def unstorable(value: str) -> str | None:
+    """The message id for text no field can store (a lone surrogate, NUL), else None.
+
+    Applied to every string of a JSON body (:mod:`sala.jsonapi`) and of a form
+    (:func:`sala.csrf.read_form`) before any route sees it."""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return None
+    return NOT_ALLOWED if found.group() == "\x00" else NOT_UNICODE
 
 
 # C0 and C1 controls, DEL and the Unicode line and paragraph separators; the second set
@@ -101,7 +124,7 @@ class FieldReader:
             return ""
         value = value.strip()
         if _has_control_characters(value, allow_newlines=multiline):
-            self.fail(name, N_("This contains characters that are not allowed."))
+            self.fail(name, NOT_ALLOWED)
             return ""
         if _INVISIBLE.search(value):
             self.fail(
@@ -130,6 +153,31 @@ class FieldReader:
         if not minimum <= value <= maximum:
             self.fail(name, N_("Enter a number in the allowed range."))
         return value
+
+    def id(self, name: str, *, required: bool = True) -> int | None:
+        """A database id (:func:`parse_id`); None when missing or wrong."""
+        value = self.raw.get(name)
+        if value is None or value == "":
+            if required:
+                self.fail(name, N_("This field is required."))
+            return None
+        found = parse_id(value)
+        if found is None:
+            self.fail(name, N_("This is not a valid id."))
+        return found
+
+    def ids(self, name: str) -> tuple[int, ...]:
+        """Database ids (:func:`parse_id`) from a JSON list or a form's repeated field, sorted,
+        each once; one wrong item fails the field."""
+        value = self.raw.get(name)
+        if value is None or value == "":
+            return ()
+        items = value if isinstance(value, list | tuple) else [value]
+        found = [parse_id(item) for item in items]
+        if None in found:
+            self.fail(name, N_("Choose from the list."))
+            return ()
+        return tuple(sorted({i for i in found if i is not None}))
 
     def choice(self, name: str, choices: tuple[str, ...], *, default: str | None = None) -> str:
         value = self.raw.get(name)
@@ -165,6 +213,9 @@ class FieldReader:
             return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=tz)
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            self.fail(name, N_("Enter a year between 1900 and 2999."))
+            return None
         return parsed
 
     def flag(self, name: str) -> bool:
