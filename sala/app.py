@@ -32,6 +32,7 @@ import events.api
 import events.routes
 import sala.account_pages
 import sala.api
+import sala.backup_schedule
 import sala.emails
 import sala.routes
 from attendees.limits import registration_limiters
@@ -89,6 +90,7 @@ BACKGROUND = Background(
         certificates.emails.render_issued_certificates,
         certificates.printing.make_pending_prints,
         _retention_purge,
+        sala.backup_schedule.daily_backup,
     ),
 )
 

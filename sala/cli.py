@@ -8,6 +8,7 @@ import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from sala import db
@@ -201,6 +202,32 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from sala.backup import default_target, make_backup
+
+    passphrase = settings.backup_passphrase
+    target = Path(args.to) if args.to else default_target(settings, encrypted=bool(passphrase))
+    print(asyncio.run(make_backup(settings, target, passphrase)))
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from sala.backup import restore_backup, restore_notes
+
+    restored = asyncio.run(
+        restore_backup(
+            settings, Path(args.file), force=args.force, passphrase=settings.backup_passphrase
+        )
+    )
+    print(
+        f"Restored the backup of {restored.created_at:%Y-%m-%d %H:%M} UTC into {settings.data_dir}."
+    )
+    environment = bool(os.environ.get("SALA_SECRET_KEY"))
+    for note in restore_notes(restored, secret_key_in_environment=environment):
+        print(note)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "serve": cmd_serve,
     "migrate": cmd_migrate,
@@ -210,6 +237,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "revoke-token": cmd_revoke_token,
     "demo": cmd_demo,
     "worker": cmd_worker,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
 }
 
 
@@ -238,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("--id", type=int, help="the token's id, from `sala tokens`")
     sub.add_parser("demo", help="load demo trainings to try the system")
     sub.add_parser("worker", help="run only the mail and reminder worker")
+    backup = sub.add_parser("backup", help="write a backup of the database and the data dir")
+    backup.add_argument("--to", help="file (or folder) to write; default: <data dir>/backups/")
+    restore = sub.add_parser("restore", help="restore a backup into an empty data dir")
+    restore.add_argument("file")
+    restore.add_argument("--force", action="store_true", help="replace what is there")
     return parser
 
 

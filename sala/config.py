@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,6 +45,10 @@ class Settings:
     # Personal data of people with no session in this many days is anonymised (counts stay).
     retention_days: int = 1095
     organisation_name: str = "CLGBT"
+    # None: no automatic backups; N: the worker makes one a day and keeps the newest N.
+    backup_days: int | None = None
+    # Seals backups (sala/backup_encryption.py); never printed with the settings.
+    backup_passphrase: str | None = field(default=None, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -113,7 +117,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail_worker=_switch(env, "SALA_MAIL_WORKER", default=True),
         reminder_hours=_int(env, "SALA_REMINDER_HOURS", 24, maximum=24 * 14),
         retention_days=_int(env, "SALA_RETENTION_DAYS", 1095, maximum=36500),
+        backup_days=_int(env, "SALA_BACKUP_DAYS", 0, maximum=3650) or None,  # unset: None
+        backup_passphrase=_backup_passphrase(env),
     )
+
+
+# A sealed backup is only as strong as its passphrase, and it may leave the server.
+MIN_PASSPHRASE = 12
+
+
+def _backup_passphrase(env: Mapping[str, str]) -> str | None:
+    passphrase = env.get("SALA_BACKUP_PASSPHRASE") or None
+    if passphrase is not None and len(passphrase) < MIN_PASSPHRASE:
+        raise ConfigError(f"SALA_BACKUP_PASSPHRASE must be at least {MIN_PASSPHRASE} characters")
+    return passphrase
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, maximum: int = 65535) -> int:

@@ -80,9 +80,9 @@ def assert_no_serious_violations(page: Page, where: str, lang: str) -> None:
     )
 
 
-def fill_login(page: Page, password: str) -> None:
-    """Fill the login form as the e2e admin and submit it."""
-    page.locator("#email").fill(E2E_ADMIN_EMAIL)
+def fill_login(page: Page, password: str, *, email: str = E2E_ADMIN_EMAIL) -> None:
+    """Fill the login form (as the e2e admin unless ``email`` says who) and submit it."""
+    page.locator("#email").fill(email)
     page.locator("#password").fill(password)
     with page.expect_navigation():
         page.locator("main form button[type=submit]").last.click()

@@ -33,7 +33,7 @@ from attendees.invitations import invite_person
 from certificates import services as certificates
 from certificates.models import Certificate
 from events.models import Topic
-from sala import password_reset, mail
+from sala import mail, password_reset
 from sala.app import MAIL_COMPOSERS
 from sala.config import Settings
 from sala.models import OutboxMessage, OutboxStatus, Role

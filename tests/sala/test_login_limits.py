@@ -63,7 +63,9 @@ async def test_guessing_from_anywhere_never_locks_out_the_facilitators_phone(
         assert (await _attempt(phone, facilitator.email, PASSWORD)).status_code == 303
         await _log_out(phone)
         # The attacker guesses as fast as they are let: they slow themselves down …
-        answers = [(await _attempt(attacker, facilitator.email, "guess")).status_code for _ in range(8)]
+        answers = [
+            (await _attempt(attacker, facilitator.email, "guess")).status_code for _ in range(8)
+        ]
         assert answers[:3] == [401, 401, 401]
         assert 429 in answers[3:]
         # … but the phone that logged in before gets in at once, with the right password.
@@ -172,7 +174,7 @@ class _WatchedHasher(PasswordHasher):
         self.most_at_once = 0
         self._lock = threading.Lock()
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
         with self._lock:
             self.threads.add(threading.current_thread().name)
             self.running += 1

@@ -33,6 +33,8 @@ from tortoise.migrations.api import migrate
 from tortoise.models import Model
 
 from certificates.pdf.fonts import static_fonts
+from curricula.models import Module
+from sala import db
 
 
 def _parameters(function: Callable[..., Any]) -> list[str]:
@@ -172,6 +174,20 @@ def test_tortoise_executor_cache() -> None:
         "tortoise.backends.base.executor.EXECUTOR_CACHE changed; tests/conftest.py clears it "
         "between SQLite and PostgreSQL tests"
     )
+
+
+def test_tortoise_model_meta_names_the_tables() -> None:
+    """sala/backup.py reads each model's table and its many-to-many tables from ``_meta``
+    (which tables make a database "in use"; which to drop before pg_restore)."""
+    with TortoiseContext():
+        for label, modules in db.APPS.items():
+            Tortoise.init_app(label, list(modules))
+        models = [model for models in Tortoise.apps.values() for model in models.values()]
+        assert Module in models, "Tortoise.apps lists the models by app; sala/backup.py"
+        assert Module._meta.db_table == "module", "Model._meta.db_table; sala/backup.py"
+        assert "topics" in Module._meta.m2m_fields, "Model._meta.m2m_fields; sala/backup.py"
+        through = Module._meta.fields_map["topics"].through  # type: ignore[attr-defined]
+        assert through == "module_topic", "an m2m field's .through; sala/backup.py"
 
 
 # ----------------------------------------------------------------------------- fpdf2
