@@ -25,7 +25,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import ADMIN_EMAIL, ADMIN_PASSWORD, SalaServer  # noqa: E402
+from _server import ADMIN_EMAIL, ADMIN_PASSWORD, SalaServer
 
 
 async def _login(base_url: str) -> tuple[int, float]:
@@ -79,17 +79,19 @@ def main() -> int:
     parser.add_argument("--logins", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="sala-bench-logins-") as tmp:
-        with SalaServer(Path(tmp) / "data") as server:
-            for number in range(1, args.rounds + 1):
-                figures = asyncio.run(_round(server.base_url, args.logins))
-                print(
-                    f"round {number}: {args.logins} logins in {figures['logins_s']:.2f} s; "
-                    f"/healthz meanwhile p50 {figures['healthz_p50_ms']:.1f} ms, "
-                    f"max {figures['healthz_max_ms']:.1f} ms "
-                    f"({figures['healthz_samples']:.0f} answers; quiet p50 "
-                    f"{figures['quiet_p50_ms']:.1f} ms)"
-                )
+    with (
+        tempfile.TemporaryDirectory(prefix="sala-bench-logins-") as tmp,
+        SalaServer(Path(tmp) / "data") as server,
+    ):
+        for number in range(1, args.rounds + 1):
+            figures = asyncio.run(_round(server.base_url, args.logins))
+            print(
+                f"round {number}: {args.logins} logins in {figures['logins_s']:.2f} s; "
+                f"/healthz meanwhile p50 {figures['healthz_p50_ms']:.1f} ms, "
+                f"max {figures['healthz_max_ms']:.1f} ms "
+                f"({figures['healthz_samples']:.0f} answers; quiet p50 "
+                f"{figures['quiet_p50_ms']:.1f} ms)"
+            )
     return 0
 
 
