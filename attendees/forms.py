@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from attendees.models import Sector
+from attendees.models import AgeBand, GenderIdentity, Province, Sector
 from sala.config import LANGUAGES
 from sala.errors import ValidationFailed
 from sala.forms import FieldReader, normalise_email
@@ -28,6 +28,11 @@ class RegistrationInput:
     accessibility_needs: str
     consent: bool
     invitation_code: str
+    # Optional, for the reports (see Registration): "" when not given.
+    province: str = ""
+    age_band: str = ""
+    gender_identity: str = ""
+    gender_identity_text: str = ""
 
 
 def normalise_phone(raw: str) -> str | None:
@@ -73,6 +78,12 @@ def parse_registration(raw: Mapping[str, Any], *, default_language: str) -> Regi
     consent = reader.flag("consent")
     if not consent:
         reader.fail("consent", N_("Please agree to how we use your information."))
+    gender_identity = reader.choice("gender_identity", tuple(GenderIdentity), default="")
+    gender_identity_text = reader.text("gender_identity_text", max_length=60)
+    if gender_identity_text and gender_identity in ("", GenderIdentity.SELF_DESCRIBED):
+        gender_identity = GenderIdentity.SELF_DESCRIBED
+    elif gender_identity != GenderIdentity.SELF_DESCRIBED:
+        gender_identity_text = ""  # words only go with "in my own words"
     data = RegistrationInput(
         chosen_name=chosen_name,
         pronouns=pronouns,
@@ -84,6 +95,10 @@ def parse_registration(raw: Mapping[str, Any], *, default_language: str) -> Regi
         accessibility_needs=reader.text("accessibility_needs", max_length=500, multiline=True),
         consent=consent,
         invitation_code=reader.text("invitation_code", max_length=32).upper(),
+        province=reader.choice("province", tuple(Province), default=""),
+        age_band=reader.choice("age_band", tuple(AgeBand), default=""),
+        gender_identity=gender_identity,
+        gender_identity_text=gender_identity_text,
     )
     if reader.errors:
         raise ValidationFailed(reader.errors)

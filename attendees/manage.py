@@ -3,6 +3,7 @@ download and delete their data."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -215,7 +216,11 @@ async def forget_registrations(
         phone="",
         organisation="",
         accessibility_needs="",
+        gender_identity_text="",
         manage_key="",
+        # One new key for all of them: the reports still count them as one person, whom
+        # no other registration's key leads back to (reports/services.py).
+        reach_key=secrets.token_hex(16),
         anonymised_at=datetime.now(UTC),
     )
     # The door's log keeps what happened, not who: the stored answers named the person.

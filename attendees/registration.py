@@ -194,8 +194,8 @@ _COUNT_WAITING = (
     "SELECT COUNT(*) AS waiting FROM registration WHERE session_id = ? AND status = 'waitlisted'"
 )
 _PERSON_INSERT = (
-    "INSERT INTO person (email, phone, chosen_name, pronouns, language, created_at, "
-    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO person (email, phone, reach_key, chosen_name, pronouns, language, "
+    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # Nothing when the email or the phone is already someone's (no conflict target: either).
 _PERSON_INSERT_NEW = _PERSON_INSERT + " ON CONFLICT DO NOTHING RETURNING id"
@@ -211,34 +211,43 @@ class _Decision:
     fields: dict[str, Any]
 
 
-def _person_steps(data: RegistrationInput, now: datetime) -> db.Steps[tuple[int, int | None]]:
-    """The person this registration belongs to, and the person it may later join.
+def _person_steps(data: RegistrationInput, now: datetime) -> db.Steps[tuple[int, int | None, str]]:
+    """The person this registration belongs to, the person it may later join, and the key
+    the reports count it by (``Person.reach_key``).
 
     A contact nobody registered with makes a new person who holds it. A contact someone
     already holds never attaches this registration to them: knowing an email or a phone must
     open nothing. The registration gets a person of its own, with no contact on file, and
     the holder of the email is returned so that they can be asked (at that address) whether
-    it is theirs. A phone cannot be asked, so a known phone gives no such person.
+    it is theirs. A phone cannot be asked, so a known phone gives no such person. Either way
+    the new person is counted as the holder (their key), which no answer reveals.
     """
+    key = secrets.token_hex(16)
     fields = [data.chosen_name, data.pronouns, data.language, now, now]
+    holder = None
     if data.email:
-        row = yield db.Query(_PERSON_INSERT_NEW, [data.email, data.phone, *fields])
+        row = yield db.Query(_PERSON_INSERT_NEW, [data.email, data.phone, key, *fields])
         if row is not None:
-            return int(row["id"]), None
-        holder = yield db.Query("SELECT id FROM person WHERE email = ?", [data.email])
+            return int(row["id"]), None, key
+        holder = yield db.Query("SELECT id, reach_key FROM person WHERE email = ?", [data.email])
         if holder is None:  # the phone is someone else's: this person holds the email only
-            row = yield db.Query(_PERSON_INSERT_NEW, [data.email, None, *fields])
+            row = yield db.Query(_PERSON_INSERT_NEW, [data.email, None, key, *fields])
             if row is not None:
-                return int(row["id"]), None
-            holder = yield db.Query("SELECT id FROM person WHERE email = ?", [data.email])
+                return int(row["id"]), None, key
+            holder = yield db.Query(
+                "SELECT id, reach_key FROM person WHERE email = ?", [data.email]
+            )
         claimable = int(holder["id"]) if holder is not None else None
     else:
-        row = yield db.Query(_PERSON_INSERT_NEW, [None, data.phone, *fields])
+        row = yield db.Query(_PERSON_INSERT_NEW, [None, data.phone, key, *fields])
         if row is not None:
-            return int(row["id"]), None
+            return int(row["id"]), None, key
+        holder = yield db.Query("SELECT id, reach_key FROM person WHERE phone = ?", [data.phone])
         claimable = None
-    alone = yield db.Query(_PERSON_INSERT + " RETURNING id", [None, None, *fields])
-    return int(alone["id"]), claimable
+    if holder is not None and holder.get("reach_key"):
+        key = str(holder["reach_key"])
+    alone = yield db.Query(_PERSON_INSERT + " RETURNING id", [None, None, key, *fields])
+    return int(alone["id"]), claimable, key
 
 
 def _invitation_steps(
@@ -311,7 +320,7 @@ def _registration_steps(
         session, data.invitation_code, data.email, by_staff=by_staff
     )
     _check_open(session, now, by_staff=by_staff)
-    person_id, claimable_person_id = yield from _person_steps(data, now)
+    person_id, claimable_person_id, reach_key = yield from _person_steps(data, now)
     # Under the lock the count just read is the truth; the update stays conditional anyway.
     confirmed = False
     if session.confirmed_count < session.capacity:
@@ -328,6 +337,11 @@ def _registration_steps(
         "organisation": data.organisation,
         "language": data.language,
         "accessibility_needs": data.accessibility_needs,
+        "province": data.province,
+        "age_band": data.age_band,
+        "gender_identity": data.gender_identity,
+        "gender_identity_text": data.gender_identity_text,
+        "reach_key": reach_key,
         "status": status.value,
         "source": source.value,
         "invitation_id": invitation_id,

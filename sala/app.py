@@ -30,6 +30,7 @@ import curricula.membership
 import curricula.routes
 import events.api
 import events.routes
+import reports.api
 import sala.account_pages
 import sala.api
 import sala.backup_schedule
@@ -42,6 +43,7 @@ from certificates.limits import name_check_limiters
 from checkin.schemas import SCHEMAS as CHECKIN_SCHEMAS
 from curricula.schemas import SCHEMAS as CURRICULA_SCHEMAS
 from events.schemas import SCHEMAS as EVENTS_SCHEMAS
+from reports.schemas import SCHEMAS as REPORTS_SCHEMAS
 from sala import db
 from sala.config import STATIC_DIR, Settings, load_settings
 from sala.errorlog import keep_words_out_of_server_logs
@@ -112,6 +114,7 @@ ROUTES: list[BaseRoute] = [
     *certificates.api.routes,
     *curricula.routes.routes,
     *curricula.api.routes,
+    *reports.api.routes,
     Route("/static/fonts/noto-sans-khmer.ttf", khmer_font, name="khmer_font"),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]
@@ -187,6 +190,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             **checkin.api.openapi_paths,
             **certificates.api.openapi_paths,
             **curricula.api.openapi_paths,
+            **reports.api.openapi_paths,
         },
         schemas={
             **EVENTS_SCHEMAS,
@@ -194,6 +198,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             **CHECKIN_SCHEMAS,
             **CERTIFICATE_SCHEMAS,
             **CURRICULA_SCHEMAS,
+            **REPORTS_SCHEMAS,
         },
         base_url=settings.base_url,
     )

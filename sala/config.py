@@ -45,6 +45,8 @@ class Settings:
     # Personal data of people with no session in this many days is anonymised (counts stay).
     retention_days: int = 1095
     organisation_name: str = "CLGBT"
+    # Reports hide a breakdown's cell counting fewer people than this (reports/suppression.py).
+    report_min_cell: int = 5
     # None: no automatic backups; N: the worker makes one a day and keeps the newest N.
     backup_days: int | None = None
     # Seals backups (sala/backup_encryption.py); never printed with the settings.
@@ -117,6 +119,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail_worker=_switch(env, "SALA_MAIL_WORKER", default=True),
         reminder_hours=_int(env, "SALA_REMINDER_HOURS", 24, maximum=24 * 14),
         retention_days=_int(env, "SALA_RETENTION_DAYS", 1095, maximum=36500),
+        report_min_cell=_int(env, "SALA_REPORT_MIN_CELL", 5, maximum=1000),
         backup_days=_int(env, "SALA_BACKUP_DAYS", 0, maximum=3650) or None,  # unset: None
         backup_passphrase=_backup_passphrase(env),
     )

@@ -15,7 +15,7 @@ from sala.errors import SalaError
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
-PACKAGES = ("sala", "events", "attendees", "checkin", "certificates", "curricula")
+PACKAGES = ("sala", "events", "attendees", "checkin", "certificates", "curricula", "reports")
 
 
 def _sections() -> dict[str, str]:

@@ -487,7 +487,7 @@ def test_the_statements_include_the_known_hand_written_ones(statements: Statemen
         assert origin in origins, f"no statement checked from {origin}"
     sql = " ".join(statements.by_sql)
     assert "INSERT INTO registration (session_id, person_id, chosen_name" in sql
-    assert "SELECT id FROM person WHERE email = ?" in sql
+    assert "SELECT id, reach_key FROM person WHERE email = ?" in sql
 
 
 def test_every_sql_literal_of_the_code_is_checked(statements: Statements) -> None:
