@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from attendees.models import AgeBand, GenderIdentity, Province, Sector
 from sala.config import LANGUAGES
@@ -56,6 +56,31 @@ def normalise_phone(raw: str) -> str | None:
     return phone
 
 
+class ReachAnswers(TypedDict):
+    """The optional answers for the reports (see Registration): "" when not given."""
+
+    province: str
+    age_band: str
+    gender_identity: str
+    gender_identity_text: str
+
+
+def read_reach_answers(reader: FieldReader) -> ReachAnswers:
+    """The optional answers, read by the registration and by the manage page's form."""
+    gender_identity = reader.choice("gender_identity", tuple(GenderIdentity), default="")
+    gender_identity_text = reader.text("gender_identity_text", max_length=60)
+    if gender_identity_text and gender_identity in ("", GenderIdentity.SELF_DESCRIBED):
+        gender_identity = GenderIdentity.SELF_DESCRIBED
+    elif gender_identity != GenderIdentity.SELF_DESCRIBED:
+        gender_identity_text = ""  # words only go with "in my own words"
+    return ReachAnswers(
+        province=reader.choice("province", tuple(Province), default=""),
+        age_band=reader.choice("age_band", tuple(AgeBand), default=""),
+        gender_identity=gender_identity,
+        gender_identity_text=gender_identity_text,
+    )
+
+
 def parse_registration(raw: Mapping[str, Any], *, default_language: str) -> RegistrationInput:
     reader = FieldReader(raw)
     chosen_name = reader.text("chosen_name", max_length=120, required=True)
@@ -78,12 +103,6 @@ def parse_registration(raw: Mapping[str, Any], *, default_language: str) -> Regi
     consent = reader.flag("consent")
     if not consent:
         reader.fail("consent", N_("Please agree to how we use your information."))
-    gender_identity = reader.choice("gender_identity", tuple(GenderIdentity), default="")
-    gender_identity_text = reader.text("gender_identity_text", max_length=60)
-    if gender_identity_text and gender_identity in ("", GenderIdentity.SELF_DESCRIBED):
-        gender_identity = GenderIdentity.SELF_DESCRIBED
-    elif gender_identity != GenderIdentity.SELF_DESCRIBED:
-        gender_identity_text = ""  # words only go with "in my own words"
     data = RegistrationInput(
         chosen_name=chosen_name,
         pronouns=pronouns,
@@ -95,10 +114,7 @@ def parse_registration(raw: Mapping[str, Any], *, default_language: str) -> Regi
         accessibility_needs=reader.text("accessibility_needs", max_length=500, multiline=True),
         consent=consent,
         invitation_code=reader.text("invitation_code", max_length=32).upper(),
-        province=reader.choice("province", tuple(Province), default=""),
-        age_band=reader.choice("age_band", tuple(AgeBand), default=""),
-        gender_identity=gender_identity,
-        gender_identity_text=gender_identity_text,
+        **read_reach_answers(reader),
     )
     if reader.errors:
         raise ValidationFailed(reader.errors)

@@ -4,6 +4,7 @@ download and delete their data."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -13,6 +14,7 @@ from tortoise.fields.relational import BackwardFKRelation
 from tortoise.transactions import in_transaction
 
 from attendees.errors import RegistrationNotFound
+from attendees.forms import read_reach_answers
 from attendees.models import Invitation, Person, Registration, RegistrationStatus
 from attendees.registration import cancel_registration, notify_own_cancellation
 from certificates.models import Certificate
@@ -95,6 +97,21 @@ async def rename(registration: Registration, chosen_name: str, settings: Setting
     return registration
 
 
+async def answer_for_reports(registration: Registration, raw: Mapping[str, Any]) -> Registration:
+    """Change or clear the optional answers for the reports (province, age band, gender
+    identity), for this registration only, as ``rename`` does for the name."""
+    reader = FieldReader(raw)
+    answers = read_reach_answers(reader)
+    if reader.errors:
+        raise ValidationFailed(reader.errors)
+    # Only while the link is live: a deletion that ran meanwhile must not get the words back.
+    await Registration.filter(
+        id=registration.id, manage_key=registration.manage_key, anonymised_at=None
+    ).update(**answers, updated_at=datetime.now(UTC))
+    registration.update_from_dict(dict(answers))
+    return registration
+
+
 async def cancel_own(registration: Registration, settings: Settings) -> Registration:
     """The person cancels their seat or leaves the waiting list, and is told so by email."""
     session_id: int = registration.session_id  # type: ignore[attr-defined]
@@ -125,6 +142,10 @@ def export_registration(registration: Registration) -> dict[str, Any]:
         "organisation": registration.organisation,
         "language": registration.language,
         "accessibility_needs": registration.accessibility_needs,
+        "province": registration.province or None,
+        "age_band": registration.age_band or None,
+        "gender_identity": registration.gender_identity or None,
+        "gender_identity_text": registration.gender_identity_text or None,
         "status": registration.status.value,
         "registered_at": registration.created_at.isoformat(),
         "consent_at": registration.consent_at.isoformat() if registration.consent_at else None,

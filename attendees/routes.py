@@ -5,6 +5,7 @@
              /registrations/{token}/calendar.ics   calendar file (online link once confirmed)
              /registrations/{token}/cancel         confirm (GET), cancel (POST)
              /registrations/{token}/name           correct the chosen name (POST)
+             /registrations/{token}/about          change or clear the optional answers (POST)
              /registrations/{token}/data.json      download my data
              /registrations/{token}/delete         confirm (GET), delete my data (POST)
              /registrations/lost                   ask for one's links, sent by email
@@ -40,7 +41,7 @@ from attendees.forms import parse_registration
 from attendees.limits import registration_allowed
 from attendees.models import Registration, RegistrationSource, RegistrationStatus, Sector
 from attendees.registration import cancel_registration, register, waitlist_position
-from attendees.views import TOTAL, checked_in_by, roster
+from attendees.views import REACH, REACH_CHOICES, TOTAL, checked_in_by, roster
 from certificates.services import curriculum_certificates_of, holder_certificate
 from checkin.tickets import ticket_for
 from events.calendar import ICS_MEDIA_TYPE, calendar_bytes, registrant_calendar_bytes
@@ -69,18 +70,34 @@ def _manage_path(request: Request) -> str:
     return str(request.url_for("registration", token=request.path_params["token"]).path)
 
 
-@public
-async def registration_page(request: Request) -> Response:
-    registration = await _registration(request)
+async def _manage_page(
+    request: Request,
+    registration: Registration,
+    *,
+    errors: dict[str, str] | None = None,
+    reach_values: dict[str, str] | None = None,
+) -> Response:
+    """The manage page; with ``errors``, again after a form of it was refused (422), with
+    what was typed (``reach_values``: the optional answers' form)."""
     context = {
         "registration": registration,
         "session": registration.session,
         "position": await waitlist_position(registration),
         "token": request.path_params["token"],
-        "errors": {},
+        "errors": errors or {},
         "certificate": await holder_certificate(registration),
+        "reach_choices": REACH_CHOICES,
+        "reach_values": reach_values or {name: getattr(registration, name) for name in REACH},
     }
-    return render(request, "attendees/manage.html", context, headers=PRIVATE_HEADERS)
+    status = 422 if errors else 200
+    return render(
+        request, "attendees/manage.html", context, status_code=status, headers=PRIVATE_HEADERS
+    )
+
+
+@public
+async def registration_page(request: Request) -> Response:
+    return await _manage_page(request, await _registration(request))
 
 
 @public
@@ -135,18 +152,23 @@ async def rename(request: Request) -> Response:
             registration, str(form.get("chosen_name", "")), request.app.state.settings
         )
     except ValidationFailed as exc:
-        context = {
-            "registration": registration,
-            "session": registration.session,
-            "position": await waitlist_position(registration),
-            "token": request.path_params["token"],
-            "errors": exc.translated_errors(),
-            "certificate": await holder_certificate(registration),
-        }
-        return render(
-            request, "attendees/manage.html", context, status_code=422, headers=PRIVATE_HEADERS
-        )
+        return await _manage_page(request, registration, errors=exc.translated_errors())
     return RedirectResponse(_manage_path(request) + "?renamed=1", status_code=303)
+
+
+@public
+async def answer_for_reports(request: Request) -> Response:
+    """Change or clear the optional answers (province, age group, gender identity)."""
+    registration = await _registration(request)
+    form = await read_form(request)
+    typed = {name: str(form.get(name, "")) for name in REACH}
+    try:
+        await manage.answer_for_reports(registration, typed)
+    except ValidationFailed as exc:
+        return await _manage_page(
+            request, registration, errors=exc.translated_errors(), reach_values=typed
+        )
+    return RedirectResponse(_manage_path(request) + "?answered=1#about-you", status_code=303)
 
 
 def _data_download(data: dict[str, Any]) -> Response:
@@ -484,6 +506,12 @@ routes = [
         name="registration_cancel",
     ),
     Route("/registrations/{token}/name", rename, methods=["POST"], name="registration_rename"),
+    Route(
+        "/registrations/{token}/about",
+        answer_for_reports,
+        methods=["POST"],
+        name="registration_about",
+    ),
     Route("/registrations/{token}/data.json", my_data, name="registration_data"),
     Route(
         "/registrations/{token}/delete",

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
-from attendees.models import Invitation, Registration, RegistrationStatus, Sector
+from attendees.models import (
+    AgeBand,
+    GenderIdentity,
+    Invitation,
+    Province,
+    Registration,
+    RegistrationStatus,
+    Sector,
+)
 
 
 def registration_json(registration: Registration, *, position: int | None) -> dict[str, Any]:
@@ -39,10 +48,22 @@ def invitation_json(invitation: Invitation, *, status: str | None = None) -> dic
 
 _STATUS = {"type": "string", "enum": [s.value for s in RegistrationStatus]}
 
+
+def _optional_choice(choices: type[StrEnum], description: str) -> dict[str, Any]:
+    """An optional answer for the reports: one of ``choices``; empty or null: not given."""
+    return {
+        "type": ["string", "null"],
+        "enum": ["", None, *(choice.value for choice in choices)],
+        "description": f"Optional: {description}.",
+    }
+
+
 REGISTRATION_INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["chosen_name", "sector", "consent"],
-    "description": "At least one of email and phone.",
+    "description": "At least one of email and phone. `province`, `age_band` and "
+    "`gender_identity` are optional and feed only the reach reports (small counts hidden): "
+    "no answer about one person returns them but the person's own data export.",
     "properties": {
         "chosen_name": {"type": "string", "maxLength": 120},
         "pronouns": {"type": "string", "maxLength": 40},
@@ -54,6 +75,19 @@ REGISTRATION_INPUT_SCHEMA: dict[str, Any] = {
         "accessibility_needs": {"type": "string", "maxLength": 500},
         "consent": {"type": "boolean", "const": True},
         "invitation_code": {"type": "string"},
+        "province": _optional_choice(
+            Province, "where the person lives (`abroad`: outside Cambodia)"
+        ),
+        "age_band": _optional_choice(AgeBand, "the person's age group"),
+        "gender_identity": _optional_choice(
+            GenderIdentity, "`self_described` goes with `gender_identity_text`"
+        ),
+        "gender_identity_text": {
+            "type": ["string", "null"],
+            "maxLength": 60,
+            "description": "Optional: the person's own words, kept only with `gender_identity` "
+            "`self_described` (or none given, which then becomes it).",
+        },
     },
 }
 

@@ -1,11 +1,21 @@
-"""What the staff registration pages show."""
+"""What the registration pages show: the staff roster, and the choices of the optional
+answers on the registration form and the manage page."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 
-from attendees.models import Registration, RegistrationStatus, Sector
+from attendees.forms import ReachAnswers
+from attendees.models import (
+    AgeBand,
+    GenderIdentity,
+    Province,
+    Registration,
+    RegistrationStatus,
+    Sector,
+)
 from attendees.registration import WAITLIST_ORDER
 from checkin.services import WALK_IN_DEVICE
 from events.models import Session
@@ -14,6 +24,17 @@ from sala.i18n import N_, gettext
 WALK_IN = N_("walk-in")
 DOOR_PHONE = N_("door phone %(device)s")
 TOTAL = N_("Total")
+
+# The optional answers' fields for the reports, as the forms name them.
+REACH = tuple(ReachAnswers.__annotations__)
+# Their choices, in the order the forms list them (``Province``'s own: the capital, the
+# provinces, then abroad). The template ``attendees/_reach_fields.html`` takes this as
+# ``choices``.
+REACH_CHOICES: dict[str, tuple[StrEnum, ...]] = {
+    "province": tuple(Province),
+    "age_band": tuple(AgeBand),
+    "gender_identity": tuple(GenderIdentity),
+}
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from attendees.limits import registration_allowed
 from attendees.manage import manage_url
 from attendees.models import RegistrationSource, Sector
 from attendees.registration import register, registration_window
+from attendees.views import REACH_CHOICES
 from events import services
 from events.calendar import ICS_MEDIA_TYPE, calendar_bytes
 from events.errors import SessionCancelled, SessionNotDeletable
@@ -160,6 +161,7 @@ def _session_page_context(
         "errors": errors,
         "form_error": form_error,
         "sectors": list(Sector),
+        "reach_choices": REACH_CHOICES,
     }
 
 

@@ -2,6 +2,7 @@
 
 GET /api/v1/reports/reach?from=YYYY-MM&to=YYYY-MM&by=DIMENSION[&topic=CODE]
                                             admin: every session; facilitators: their own
+GET /api/v1/reports/reach.xlsx?…            the same report as an XLSX file (audited)
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reports import services
+from reports import exports, services
 from reports.forms import parse_reach_query
 from reports.schemas import reach_json
 from reports.services import Dimension
@@ -36,7 +37,19 @@ async def reach(request: Request) -> Response:
     return JSONResponse(reach_json(report), headers={"cache-control": "no-store"})
 
 
-routes = [Route("/api/v1/reports/reach", reach, name="api:reports_reach")]
+@staff_api(*REPORT_READERS)
+async def reach_xlsx(request: Request) -> Response:
+    report = await report_for(request)
+    filters = await exports.describe_filters(report.query, viewer=request.state.user)
+    data = exports.reach_xlsx([report], settings=request.app.state.settings, filters=filters)
+    await exports.record_export(request.state.user, report.query, file_format="xlsx")
+    return exports.xlsx_response(data, filename=exports.export_filename(report.query, "xlsx"))
+
+
+routes = [
+    Route("/api/v1/reports/reach", reach, name="api:reports_reach"),
+    Route("/api/v1/reports/reach.xlsx", reach_xlsx, name="api:reports_reach_xlsx"),
+]
 
 REACH_PARAMETERS = [
     query_parameter("from", "first month, YYYY-MM (left out: from the start)", {"type": "string"}),
@@ -59,5 +72,15 @@ openapi_paths = {
             errors=(422,),
             parameters=REACH_PARAMETERS,
         )
-    }
+    },
+    "/api/v1/reports/reach.xlsx": {
+        "get": operation(
+            "The same reach report as an XLSX file (" + exports.XLSX_MEDIA_TYPE + "): a sheet "
+            "for the breakdown and one that defines every figure, in the request's language",
+            response={"type": "string", "format": "binary"},
+            staff=True,
+            errors=(422,),
+            parameters=REACH_PARAMETERS,
+        )
+    },
 }

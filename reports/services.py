@@ -71,6 +71,8 @@ PROTECTED = frozenset(
     {Dimension.ORGANISATION, Dimension.PROVINCE, Dimension.GENDER_IDENTITY, Dimension.AGE_BAND}
 )
 NOT_GIVEN = N_("Not given")
+OTHER_ORGANISATIONS = N_("Other organisations (each fewer than the smallest group shown)")
+HIDDEN_ORGANISATIONS = "hidden"
 FIRST_TIME = N_("First time")
 RETURNING = N_("Returning")
 
@@ -252,7 +254,21 @@ async def reach(
     rows = _ordered(query.by, rows)
     if query.by.protected:
         rows = suppress(rows, min_cell=min_cell)
+    if query.by == Dimension.ORGANISATION:
+        rows = _hidden_organisations_together(rows)
     return ReachReport(query=query, total=total, rows=rows, min_cell=min_cell)
+
+
+def _hidden_organisations_together(rows: list[Row]) -> list[Row]:
+    """An organisation's name is the person's own words: a hidden row that still named it
+    would tell a donor someone from there came. Hidden organisations become one row."""
+    hidden = [row for row in rows if row.suppressed and row.key]
+    if not hidden:
+        return rows
+    shown = [row for row in rows if not (row.suppressed and row.key)]
+    together = Row(key=HIDDEN_ORGANISATIONS, label=gettext(OTHER_ORGANISATIONS), figures=None)
+    not_given = [row for row in shown if not row.key]
+    return [row for row in shown if row.key] + [together] + not_given
 
 
 # ----------------------------------------------------------------------------- labels, order

@@ -31,6 +31,9 @@ import curricula.routes
 import events.api
 import events.routes
 import reports.api
+import reports.downloads
+import reports.indicator_routes
+import reports.routes
 import sala.account_pages
 import sala.api
 import sala.backup_schedule
@@ -115,6 +118,9 @@ ROUTES: list[BaseRoute] = [
     *curricula.routes.routes,
     *curricula.api.routes,
     *reports.api.routes,
+    *reports.downloads.routes,
+    *reports.routes.routes,
+    *reports.indicator_routes.routes,
     Route("/static/fonts/noto-sans-khmer.ttf", khmer_font, name="khmer_font"),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]

@@ -34,6 +34,7 @@ APPS: dict[str, tuple[str, ...]] = {
     "events": ("events.models",),
     "attendees": ("attendees.models", "checkin.models", "certificates.models"),
     "curricula": ("curricula.models",),
+    "reports": ("reports.models",),
 }
 
 T = TypeVar("T")

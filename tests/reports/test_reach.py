@@ -12,7 +12,7 @@ The history (January–February 2025, moved into the past after it was made):
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,7 +43,11 @@ async def _check_in(client: httpx.AsyncClient, headers: dict[str, str], outcome:
 
 
 async def _move(session: Session, when: datetime) -> None:
-    await Session.filter(id=session.id).update(starts_at=when, ends_at=when + timedelta(hours=3))
+    """Into the past, stored in UTC as Sala stores times (an ORM update would keep +07:00)."""
+    starts = when.astimezone(UTC)
+    await Session.filter(id=session.id).update(
+        starts_at=starts, ends_at=starts + timedelta(hours=3)
+    )
 
 
 class History:
