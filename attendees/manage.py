@@ -20,6 +20,7 @@ from attendees.registration import cancel_registration, notify_own_cancellation
 from certificates.models import Certificate
 from certificates.services import forget_pdf, revoke_certificates
 from checkin.models import CheckinScan
+from events.models import Session
 from sala import db, links
 from sala.config import Settings
 from sala.errors import ValidationFailed
@@ -180,7 +181,7 @@ async def delete_personal_data(registration: Registration, settings: Settings) -
         person_id: int | None = current.person_id  # type: ignore[attr-defined]
         if person_id is not None:  # nothing joins them meanwhile (``people.join``)
             await db.lock_row(connection, "person", person_id)
-        if current.status != RegistrationStatus.CANCELLED:
+        if await seat_still_matters(current):
             await cancel_registration(current.id, settings=settings, actor=None)
         certificates = await forget_registrations(
             [current.id], certificates_too=True, reason="deleted by the holder"
@@ -189,6 +190,16 @@ async def delete_personal_data(registration: Registration, settings: Settings) -
             await delete_person_if_nothing_left(person_id)
     forget_pdfs(certificates, settings)
     return 1
+
+
+async def seat_still_matters(registration: Registration) -> bool:
+    """A deletion cancels a seat or a waitlist place only while the session has not ended:
+    that frees it for the next person. A past registration stays as it was, anonymous, so the
+    reports' counts of who registered and who came do not change (reports/services.py)."""
+    if registration.status == RegistrationStatus.CANCELLED:
+        return False
+    session = await Session.get(id=registration.session_id)  # type: ignore[attr-defined]
+    return session.ends_at > datetime.now(UTC)
 
 
 async def anonymise(

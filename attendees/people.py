@@ -33,6 +33,7 @@ from attendees.manage import (
     forget_pdfs,
     forget_person,
     forget_registrations,
+    seat_still_matters,
 )
 from attendees.models import Person, Registration, RegistrationStatus
 from attendees.registration import cancel_registration
@@ -271,7 +272,7 @@ async def delete_person(person: Person, settings: Settings) -> int:
     """Cancel and anonymise every registration of the person, and delete them."""
     registrations = await Registration.filter(person_id=person.id)
     for item in registrations:
-        if item.status != RegistrationStatus.CANCELLED:
+        if await seat_still_matters(item):
             await cancel_registration(item.id, settings=settings, actor=None)
     await anonymise(
         [item.id for item in registrations],

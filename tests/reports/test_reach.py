@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from attendees.models import Person
+from attendees.people import delete_person
 from attendees.registration import cancel_registration
 from events.models import Session, SessionStatus
 from sala.config import Settings
@@ -216,3 +218,18 @@ async def test_bad_parameters_are_422_with_the_field(
     )
     assert answer.status_code == 422
     assert field in answer.json()["error"]["fields"]
+
+
+async def test_deleting_ones_data_keeps_the_past_figures(
+    client: httpx.AsyncClient, history: History, settings: Settings
+) -> None:
+    """Sophea deletes her data: her past registration stays as an anonymous count, not
+    cancelled (only a seat at a session still to come is given up)."""
+    before = {
+        by: await _reach(client, history.admin, by=by, **PERIOD)
+        for by in ("sector", "month", "topic", "returning")
+    }
+    holder = await Person.get(email="sophea@example.org")
+    await delete_person(holder, settings)
+    for by, report in before.items():
+        assert await _reach(client, history.admin, by=by, **PERIOD) == report, by
