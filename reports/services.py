@@ -238,7 +238,7 @@ async def reach(
     dialect = connection.capabilities.dialect
     where, params = _where(query, viewer, tz)
     total_row = await db.fetch_one(connection, f"SELECT {_FIGURES_SQL}{where}", params)
-    total = _figures(total_row or {})
+    total = _figures(total_row) if total_row else Figures(0, 0, 0)
     key_sql, key_params = _KEY_SQL.get(query.by, ""), []
     if query.by == Dimension.MONTH:
         minutes = int((datetime.now(tz).utcoffset() or timedelta()).total_seconds()) // 60

@@ -12,11 +12,17 @@ such statement is checked against the models:
   ``default=`` (or ``auto_now``) does not apply to hand-written SQL, so it does not count;
   and it gives as many values as it names columns.
 
+A common table expression (``WITH name [(columns)] AS (…)``) or a derived table (``(SELECT …)
+alias``) is a table of its statement, with the columns its column list or its SELECT list
+names; its inner statement is checked as a statement of its own.
+
 The statements come from the modules themselves: the module-level constants, the functions
 that build a ``db.Query`` (called with dummy arguments), the steps (driven with made-up
-results) and every SQL literal in the code. A last test checks that every SQL-looking string
-or f-string in the code is among the statements checked, so new SQL cannot slip past; and one
-more prepares each statement (``EXPLAIN``) on the migrated database of each backend.
+results), the functions that run their SQL (on a fake connection that keeps it) and every SQL
+literal in the code (a piece of a statement built above is checked as part of it). A last
+test checks that every SQL-looking string or f-string in the code is among the statements
+checked, so new SQL cannot slip past; and one more prepares each statement (``EXPLAIN``) on
+the migrated database of each backend.
 """
 
 from __future__ import annotations
@@ -25,11 +31,12 @@ import ast
 import contextlib
 import re
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.applications import Starlette
@@ -40,15 +47,19 @@ from tortoise.fields.relational import ManyToManyFieldInstance
 
 import attendees.registration as registration
 import checkin.services as checkin
+import events.demo as demo
+import reports.indicators as indicators
+import reports.services as reports
 from attendees.forms import RegistrationInput
 from attendees.models import RegistrationSource, Sector
 from checkin.tickets import LegacyTicketClaims
 from events.services import session_access_steps
+from reports.models import Indicator, IndicatorKind
 from sala import audit, db, mail
 from sala.models import Role, StaffUser
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("sala", "events", "attendees", "checkin", "certificates", "curricula")
+PACKAGES = ("sala", "events", "attendees", "checkin", "certificates", "curricula", "reports")
 
 
 # ------------------------------------------------------------------------ the models
@@ -114,6 +125,15 @@ class Statements:
         statement = self.by_sql.setdefault(" ".join(sql.split()), Statement())
         statement.origins.append(origin)
         statement.dialects |= {dialect} if dialect else DIALECTS
+
+    def add_literal(self, origin: str, sql: str) -> None:
+        """A literal of the code: a statement of its own, or a piece of statements built
+        already (``_KEY_SQL`` of the reach report, say), then checked as part of them."""
+        wholes = [s for built, s in self.by_sql.items() if " ".join(sql.split()) in built]
+        for whole in wholes:
+            whole.origins.append(origin)
+        if not wholes:
+            self.add(origin, sql)
 
     def add_steps(
         self,
@@ -182,16 +202,30 @@ def sql_in_code() -> Iterator[tuple[str, str, bool]]:
                     yield where, text, False
 
 
+class _NullRow(dict[str, Any]):
+    """A row found, with NULL in every column asked for."""
+
+    def __missing__(self, _column: str) -> None:
+        return None
+
+    def __bool__(self) -> bool:
+        return True
+
+
 class _FakeConnection:
-    """Enough of a Tortoise client for ``db.lock_row``: it keeps the statement it is given."""
+    """Enough of a Tortoise client for ``db.fetch_one``, ``db.lock_row`` and the like: it keeps
+    the statements it is given (with ``?`` placeholders again) and finds one row, all NULL."""
 
     def __init__(self, dialect: str) -> None:
         self.capabilities = SimpleNamespace(dialect=dialect)
         self.statements: list[str] = []
 
     async def execute_query_dict(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-        self.statements.append(sql)
-        return []
+        self.statements.append(re.sub(r"\$\d+", "?", sql))
+        return [_NullRow()]
+
+    async def execute_query(self, sql: str, params: list[Any]) -> tuple[int, list[Any]]:
+        return len(await self.execute_query_dict(sql, params)), []
 
 
 def _run_unsuspended(coroutine: Coroutine[Any, Any, Any]) -> Any:
@@ -202,6 +236,22 @@ def _run_unsuspended(coroutine: Coroutine[Any, Any, Any]) -> Any:
         return finished.value
     coroutine.close()
     raise AssertionError("the coroutine waited for something")
+
+
+def _statements_run(dialect: str, call: Callable[[], Coroutine[Any, Any, Any]]) -> list[str]:
+    """What ``call()`` runs, on a fake connection that ``connections.get`` gives in the modules
+    that run hand-written SQL."""
+    connection = _FakeConnection(dialect)
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (reports, indicators, demo):
+            patch.setattr(module, "connections", SimpleNamespace(get=lambda _name: connection))
+        patch.setattr(reports, "_labeller", _no_labels)  # it reads the topics through the ORM
+        _run_unsuspended(call())
+    return connection.statements
+
+
+async def _no_labels(_by: reports.Dimension) -> Callable[[dict[str, Any]], str]:
+    return lambda _row: ""
 
 
 def _lock_row_calls() -> Iterator[tuple[str, str, tuple[str, ...]]]:
@@ -345,11 +395,36 @@ def statements(tables: dict[str, Table]) -> Statements:
             connection = _FakeConnection(dialect)
             _run_unsuspended(db.lock_row(connection, table, 1, columns))  # type: ignore[arg-type]
             for sql in connection.statements:
-                found.add(f"{where} lock_row", sql.replace("$1", "?"), dialect)
+                found.add(f"{where} lock_row", sql, dialect)
+    # Functions that run their SQL: every path through them, on a fake connection.
+    facilitator = StaffUser(id=2, name="Facilitator", role=Role.FACILITATOR)
+    tz = ZoneInfo("Asia/Phnom_Penh")
+    every_filter = reports.ReachQuery(
+        date(2026, 1, 1), date(2026, 4, 1), reports.Dimension.SECTOR,
+        topic="t", series_id=1, facilitator_id=1, audience="public",
+    )  # fmt: skip
+    periods = [indicators.Period("2026", date(2026, 1, 1), date(2027, 1, 1))] * 2  # rows joined
+    held = [SimpleNamespace(session=SimpleNamespace(id=1), invitation_id=2)]
+    for dialect in sorted(DIALECTS):
+        runs = {
+            f"reports/services.py reach by {by}": lambda by=by: reports.reach(
+                replace(every_filter, by=by), viewer=facilitator, tz=tz, min_cell=5
+            )
+            for by in reports.Dimension
+        }
+        for kind in IndicatorKind:
+            indicator = Indicator(id=1, kind=kind, curriculum_id=1, by_sector=True)
+            runs[f"reports/indicators.py actuals of {kind}"] = lambda indicator=indicator: (
+                indicators.actuals(indicator, periods, tz=tz)
+            )
+        runs["events/demo.py _recount"] = lambda: demo._recount(held)  # type: ignore[arg-type]
+        for origin, call in runs.items():
+            for sql in _statements_run(dialect, call):
+                found.add(f"{origin} ({dialect})", sql, dialect)
     # Every complete SQL literal of the code (inline in a function, say).
     for where, text, complete in sql_in_code():
         if complete:
-            found.add(where, text)
+            found.add_literal(where, text)
     return found
 
 
@@ -360,7 +435,11 @@ _KEYWORDS = {
     "ON", "LEFT", "INNER", "JOIN", "INSERT", "INTO", "VALUES", "UPDATE", "SET", "RETURNING",
     "CONFLICT", "DO", "NOTHING", "FOR", "ORDER", "BY", "LIMIT", "OFFSET", "ASC", "DESC",
     "COUNT", "DELETE", "SKIP", "LOCKED", "DISTINCT", "GROUP", "HAVING", "COALESCE",
+    "CASE", "WHEN", "THEN", "ELSE", "END", "SUM", "MIN", "MAX", "LOWER", "TRIM", "CAST",
+    "VARCHAR", "UNION", "ALL", "AT", "TIME", "ZONE",
 }  # fmt: skip
+# Functions, types and argument names of one database that the SQL writes in lowercase.
+_LOWERCASE_WORDS = {"strftime", "to_char", "make_interval", "mins", "text", "timestamptz"}
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _TOKEN = re.compile(r'"?[A-Za-z_]\w*"?(?:\."?[A-Za-z_]\w*"?)?|\$\d+|\d+|\S')
 _TABLE_REF = re.compile(
@@ -370,6 +449,9 @@ _OUTPUT_NAME = re.compile(r"\bAS\s+(\w+)")
 _INSERT = re.compile(r'^INSERT\s+INTO\s+"?(\w+)"?\s*\(([^)]*)\)\s*VALUES\s*\(')
 _UPDATE_SET = re.compile(r'^UPDATE\s+"?(\w+)"?\s+SET\s+(.*?)\s+WHERE\b')
 _RETURNING = re.compile(r"\bRETURNING\s+(.*)$")
+_CTE = re.compile(r'\s*(?:WITH|,)\s*"?(\w+)"?\s*(?:\(([^()]*)\))?\s*AS\s*\(')
+_DERIVED = re.compile(r"\b(?:FROM|JOIN)\s*(\()\s*SELECT\b")
+_ALIAS = re.compile(r'\s*(?:AS\s+)?(?!(?:[A-Z]+)\b)"?(\w+)"?')
 
 
 def _top_level_items(text: str) -> list[str]:
@@ -386,18 +468,69 @@ def _top_level_items(text: str) -> list[str]:
     return items
 
 
-def _values(sql: str, start: int) -> list[str]:
+def _closing(sql: str, start: int) -> int:
+    """Where the parenthesis opened just before ``start`` closes (the index after it)."""
     depth, end = 1, start
     while depth:
         depth += (sql[end] == "(") - (sql[end] == ")")
         end += 1
-    return _top_level_items(sql[start : end - 1])
+    return end
+
+
+def _values(sql: str, start: int) -> list[str]:
+    return _top_level_items(sql[start : _closing(sql, start) - 1])
+
+
+def _select_names(select: str) -> list[str]:
+    """The names of a SELECT's columns (its first one's, for a UNION): an item's ``AS name``,
+    or the column it is."""
+    head = re.match(r"\s*SELECT\s+(?:DISTINCT\s+)?", select)
+    if not head:
+        return []
+    ends = (m.start() for m in re.finditer(r"\bFROM\b", select) if m.start() > head.end())
+    end = next((e for e in ends if select.count("(", 0, e) == select.count(")", 0, e)), None)
+    names = (
+        re.search(r"(\w+)$", item.replace('"', ""))
+        for item in _top_level_items(select[head.end() : end])
+    )
+    return [name.group(1) for name in names if name]
+
+
+def _named_subqueries(
+    text: str, tables: dict[str, Table], found: list[str]
+) -> tuple[str, dict[str, Table]]:
+    """The statement without its common table expressions, and with each derived table's
+    ``(SELECT …) alias`` made ``alias``; and the tables with those added. Their inner
+    statements are checked, into ``found``."""
+    tables, position = dict(tables), 0
+
+    def add(name: str, body: str, columns: list[str], what: str) -> None:
+        found.extend(f"in {what}: {problem}" for problem in problems(body, tables))
+        tables[name] = Table(frozenset(columns), frozenset(), what)
+
+    while cte := _CTE.match(text, position):
+        name, column_list = cte.groups()
+        position = _closing(text, cte.end())
+        body = text[cte.end() : position - 1]
+        columns = column_list.replace('"', "").split(",") if column_list else []
+        add(name, body, [c.strip() for c in columns] or _select_names(body), f"WITH {name}")
+    text = text[position:]
+    while derived := _DERIVED.search(text):
+        end = _closing(text, derived.end(1))
+        alias = _ALIAS.match(text, end)
+        if not alias:
+            found.append("a derived table without an alias")
+            break
+        body = text[derived.end(1) : end - 1]
+        add(alias.group(1), body, _select_names(body), f"subquery {alias.group(1)}")
+        text = f"{text[: derived.start(1)]}{alias.group(1)}{text[alias.end() :]}"
+    return text, tables
 
 
 def problems(sql: str, tables: dict[str, Table]) -> list[str]:
     """What is wrong with one statement (none: an empty list)."""
     found: list[str] = []
-    text = _STRING.sub("''", sql)
+    text, tables = _named_subqueries(_STRING.sub("''", sql), tables, found)
     aliases: dict[str, str] = {}
     for table, alias in _TABLE_REF.findall(text):
         if table not in tables:
@@ -428,6 +561,7 @@ def problems(sql: str, tables: dict[str, Table]) -> list[str]:
             token.isidentifier()
             and token not in aliases
             and token not in named
+            and token not in _LOWERCASE_WORDS
             and not any(token in tables[t].columns for t in in_statement if t in tables)
         ):
             found.append(f"column {token!r} is in none of the tables {sorted(in_statement)}")
@@ -482,7 +616,9 @@ def test_the_statements_include_the_known_hand_written_ones(statements: Statemen
     for origin in (
         "_registration_steps (sqlite)", "_registration_steps (postgres)", "_scan_steps",
         "_decide", "session_access_steps", "outbox_insert", "entry_insert", "lock_row",
-        "attendees/retention.py", "certificates/services.py",
+        "attendees/retention.py", "certificates/services.py", "reach by month (sqlite)",
+        "reach by month (postgres)", "actuals of completed_curriculum",
+        "actuals of attended_topics", "_recount",
     ):  # fmt: skip
         assert origin in origins, f"no statement checked from {origin}"
     sql = " ".join(statements.by_sql)
@@ -515,6 +651,24 @@ def test_the_checker_catches_mistakes(tables: dict[str, Table]) -> None:
         tables,
     )  # a value short
     assert not problems(audit.entry_insert(1, "a", "T", 1, {}).sql, tables)
+    # Common table expressions and derived tables: their columns, and their own statements.
+    with_list = "WITH w (a, b) AS (VALUES (?, ?)) SELECT x.a FROM w x"
+    assert not problems(with_list, tables)
+    assert problems(with_list.replace("x.a", "x.c"), tables) == [
+        "column 'c' is not a column of w (WITH w)"
+    ]
+    with_select = "WITH w AS (SELECT p.id AS who, email FROM person p) SELECT who, x.email FROM w x"
+    assert not problems(with_select, tables)
+    assert problems(with_select.replace("x.email", "x.id"), tables)
+    assert problems(with_select.replace("email FROM", "shoe_size FROM"), tables)[0] == (
+        "in WITH w: column 'shoe_size' is in none of the tables ['person']"
+    )
+    derived = (
+        "SELECT d.email FROM registration r JOIN (SELECT id, email FROM person) d ON d.id = r.id"
+    )
+    assert not problems(derived, tables)
+    assert problems(derived.replace("d.email", "d.reach_key"), tables)
+    assert problems(derived.replace("id, email", "id, email, shoe_size"), tables)
 
 
 async def test_every_statement_prepares_on_the_migrated_database(
