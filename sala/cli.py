@@ -194,10 +194,13 @@ def _when(moment: Any) -> str:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from events.demo import load_demo_data
+    from events.demo import MAX_HISTORY_MONTHS, load_demo_data
 
+    if args.months is not None and not 1 <= args.months <= MAX_HISTORY_MONTHS:
+        print(f"--months must be between 1 and {MAX_HISTORY_MONTHS}.", file=sys.stderr)
+        return 2
     _migrate(settings)
-    summary = _run(settings, load_demo_data)
+    summary = _run(settings, lambda: load_demo_data(months=args.months or 0))
     print(summary)
     return 0
 
@@ -265,7 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = sub.add_parser("revoke-token", help="revoke one API token (--id) or all of them")
     revoke.add_argument("--email", required=True)
     revoke.add_argument("--id", type=int, help="the token's id, from `sala tokens`")
-    sub.add_parser("demo", help="load demo trainings to try the system")
+    demo = sub.add_parser("demo", help="load demo trainings to try the system")
+    demo.add_argument(
+        "--months", type=int, metavar="N", help="also N past months of history (1-36), for reports"
+    )
     sub.add_parser("worker", help="run only the mail and reminder worker")
     backup = sub.add_parser("backup", help="write a backup of the database and the data dir")
     backup.add_argument("--to", help="file (or folder) to write; default: <data dir>/backups/")
