@@ -25,7 +25,7 @@ from attendees.registration import cancel_registration
 from events.models import Session, SessionStatus
 from sala.config import Settings
 from sala.models import Role, StaffUser
-from tests.factories import make_session, make_staff, register_person, token_for
+from tests.factories import log_in, make_session, make_staff, register_person, token_for
 
 ZONE = ZoneInfo("Asia/Phnom_Penh")
 
@@ -233,3 +233,20 @@ async def test_deleting_ones_data_keeps_the_past_figures(
     await delete_person(holder, settings)
     for by, report in before.items():
         assert await _reach(client, history.admin, by=by, **PERIOD) == report, by
+
+
+async def test_an_organisation_typed_as_html_is_text_on_the_page_and_in_the_chart(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    admin = await make_staff(Role.ADMIN)
+    session = await make_session(topic="sogie")
+    for _ in range(5):
+        await register_person(session, settings, organisation='<script>alert("x")</script>')
+    await log_in(client, admin)
+    month = session.starts_at.astimezone(ZONE).strftime("%Y-%m")
+    page = await client.get(
+        "/staff/reports", params={"by": "organisation", "from": month, "to": month, "lang": "en"}
+    )
+    assert page.status_code == 200
+    assert '<script>alert("x")' not in page.text
+    assert "&lt;script&gt;" in page.text
