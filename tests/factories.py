@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from attendees.forms import parse_registration
-from attendees.models import RegistrationSource
+from attendees.models import Registration, RegistrationSource
 from attendees.registration import register
 from events import services as events
 from events.models import Session, SessionStatus
@@ -122,3 +122,29 @@ async def register_person(session: Session, settings: Settings, **overrides: Any
     """Register through the service, as the form and the API do."""
     data = parse_registration(person_fields(**overrides), default_language="en")
     return await register(session.id, data, source=RegistrationSource.FORM, settings=settings)
+
+
+async def check_in(client: httpx.AsyncClient, headers: dict[str, str], outcome: Any) -> None:
+    """Check a registration (a ``register_person`` outcome) in by name, as the door does."""
+    registration = outcome.registration
+    answer = await client.post(
+        "/api/v1/checkins",
+        json={
+            "registration_id": registration.id,
+            "session_id": registration.session_id,
+            "scan_id": f"test-scan-{registration.id}",
+        },
+        headers=headers,
+    )
+    assert answer.status_code == 200 and answer.json()["result"] == "checked_in", answer.text
+
+
+async def move_session(session: Session, when: datetime) -> None:
+    """Move a session (made in the future, where people can register) to ``when``, with its
+    check-ins an hour after the start. Stored in UTC, as the services store times: an ORM
+    update stores an aware time as given, and SQLite compares times as text."""
+    start = when.astimezone(UTC)
+    await Session.filter(id=session.id).update(starts_at=start, ends_at=start + timedelta(hours=3))
+    await Registration.filter(session_id=session.id, checked_in_at__isnull=False).update(
+        checked_in_at=start + timedelta(hours=1)
+    )

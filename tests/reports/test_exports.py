@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,12 +20,18 @@ from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from events.models import Session
 from reports.services import Dimension
 from sala.config import Settings
 from sala.i18n import gettext, in_language
 from sala.models import AuditEntry, Role, StaffUser
-from tests.factories import log_in, make_session, make_staff, register_person, token_for
+from tests.factories import (
+    log_in,
+    make_session,
+    make_staff,
+    move_session,
+    register_person,
+    token_for,
+)
 from tests.reports.test_reach import PERIOD, History
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -362,8 +368,7 @@ async def formula_organisation(history: History, settings: Settings) -> History:
         await register_person(march, settings, organisation=FORMULA, sector="ngo")
     for _ in range(5):
         await register_person(march, settings, organisation="Youth Network", sector="ngo")
-    when = datetime(2025, 3, 5, 9, tzinfo=ZoneInfo("Asia/Phnom_Penh"))
-    await Session.filter(id=march.id).update(starts_at=when, ends_at=when + timedelta(hours=3))
+    await move_session(march, datetime(2025, 3, 5, 9, tzinfo=ZoneInfo("Asia/Phnom_Penh")))
     return history
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from attendees.models import Registration
 from attendees.registration import cancel_registration
 from curricula.models import Curriculum, Module
 from curricula.services import remove_module
@@ -35,10 +34,12 @@ from sala.config import Settings
 from sala.models import AuditEntry, Role, StaffUser
 from tests.curricula.joining import answer, join_link_from_outbox
 from tests.factories import (
+    check_in,
     csrf_from,
     log_in,
     make_session,
     make_staff,
+    move_session,
     post_form,
     register_person,
     token_for,
@@ -107,30 +108,6 @@ async def _form(client: httpx.AsyncClient, url: str, data: dict[str, Any]) -> ht
 # ----------------------------------------------------------------------------- the history
 
 
-async def _check_in(client: httpx.AsyncClient, headers: dict[str, str], outcome: Any) -> None:
-    registration = outcome.registration
-    answer_ = await client.post(
-        "/api/v1/checkins",
-        json={
-            "registration_id": registration.id,
-            "session_id": registration.session_id,
-            "scan_id": f"indicator-scan-{registration.id}",
-        },
-        headers=headers,
-    )
-    assert answer_.status_code == 200 and answer_.json()["result"] == "checked_in", answer_.text
-
-
-async def _move(session: Session, when: datetime) -> None:
-    """Into the past, with its check-ins an hour after the start (they were made now). In
-    UTC, as the services store times (an update stores an aware time as given)."""
-    start = when.astimezone(UTC)
-    await Session.filter(id=session.id).update(starts_at=start, ends_at=start + timedelta(hours=3))
-    await Registration.filter(session_id=session.id, checked_in_at__isnull=False).update(
-        checked_in_at=start + timedelta(hours=1)
-    )
-
-
 @dataclass
 class History:
     admin: StaffUser
@@ -149,7 +126,7 @@ async def history(client: httpx.AsyncClient, settings: Settings) -> History:
     sogie_2026 = await make_session(topic="sogie")
 
     async def came(session: Session, email: str, **fields: Any) -> None:
-        await _check_in(
+        await check_in(
             client, headers, await register_person(session, settings, email=email, **fields)
         )
 
@@ -169,13 +146,13 @@ async def history(client: httpx.AsyncClient, settings: Settings) -> History:
     await came(sogie_2026, "vanna@example.org", sector="ngo")
     await Session.filter(id=draft.id).update(status=SessionStatus.DRAFT)
 
-    await _move(sogie_2024, datetime(2024, 3, 10, 9, tzinfo=ZONE))
-    await _move(draft, datetime(2024, 5, 1, 9, tzinfo=ZONE))
-    await _move(analysis, datetime(2024, 6, 1, 9, tzinfo=ZONE))
-    await _move(rights_2024, datetime(2024, 11, 5, 9, tzinfo=ZONE))
-    await _move(sogie_2025, datetime(2025, 1, 20, 9, tzinfo=ZONE))
-    await _move(rights_2025, datetime(2025, 12, 31, 20, tzinfo=ZONE))
-    await _move(sogie_2026, datetime(2026, 1, 1, 6, tzinfo=ZONE))
+    await move_session(sogie_2024, datetime(2024, 3, 10, 9, tzinfo=ZONE))
+    await move_session(draft, datetime(2024, 5, 1, 9, tzinfo=ZONE))
+    await move_session(analysis, datetime(2024, 6, 1, 9, tzinfo=ZONE))
+    await move_session(rights_2024, datetime(2024, 11, 5, 9, tzinfo=ZONE))
+    await move_session(sogie_2025, datetime(2025, 1, 20, 9, tzinfo=ZONE))
+    await move_session(rights_2025, datetime(2025, 12, 31, 20, tzinfo=ZONE))
+    await move_session(sogie_2026, datetime(2026, 1, 1, 6, tzinfo=ZONE))
     return History(admin)
 
 
@@ -412,19 +389,19 @@ async def test_people_who_completed_the_curriculum(
 
     for topic in topics:
         outcome = await register_person(sessions[topic], settings, email="sokha@example.org")
-        await _check_in(client, headers, outcome)
+        await check_in(client, headers, outcome)
     for topic in topics[:4]:
         mony = await register_person(
             sessions[topic], settings, email="mony@example.org", sector="ngo"
         )
-        await _check_in(client, headers, mony)
+        await check_in(client, headers, mony)
         rith = await register_person(sessions[topic], settings, email="rith@example.org")
-        await _check_in(client, headers, rith)
+        await check_in(client, headers, rith)
     await register_person(
         sessions["problem_solving"], settings, email="pisey@example.org"
     )  # no-show
     for month, topic in enumerate(topics, start=2):
-        await _move(sessions[topic], datetime(2024, month, 10, 9, tzinfo=ZONE))
+        await move_session(sessions[topic], datetime(2024, month, 10, 9, tzinfo=ZONE))
 
     team = await client.post(
         "/api/v1/teams",

@@ -18,7 +18,7 @@ most, not all.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,12 +30,19 @@ from attendees.models import Person, Registration
 from attendees.people import person_url
 from attendees.registration import cancel_registration
 from attendees.retention import purge_personal_data
-from events.models import Session
 from reports.services import Dimension
 from sala.app import RETENTION_KEEPERS
 from sala.config import Settings
 from sala.models import Role, StaffUser
-from tests.factories import make_session, make_staff, post_form, register_person, token_for
+from tests.factories import (
+    check_in,
+    make_session,
+    make_staff,
+    move_session,
+    post_form,
+    register_person,
+    token_for,
+)
 
 ZONE = ZoneInfo("Asia/Phnom_Penh")
 YEAR = {"from": "2022-01", "to": "2022-12"}
@@ -77,24 +84,6 @@ SOKHA = {
 }
 
 
-async def _check_in(client: httpx.AsyncClient, headers: dict[str, str], outcome: Any) -> None:
-    registration = outcome.registration
-    answer = await client.post(
-        "/api/v1/checkins",
-        json={
-            "registration_id": registration.id,
-            "session_id": registration.session_id,
-            "scan_id": f"purge-scan-{registration.id}",
-        },
-        headers=headers,
-    )
-    assert answer.status_code == 200 and answer.json()["result"] == "checked_in", answer.text
-
-
-async def _move(session: Session, when: datetime) -> None:
-    await Session.filter(id=session.id).update(starts_at=when, ends_at=when + timedelta(hours=3))
-
-
 @pytest.fixture
 async def admin(client: httpx.AsyncClient, settings: Settings) -> StaffUser:
     """The admin who reads the report, after the history above was made."""
@@ -106,7 +95,7 @@ async def admin(client: httpx.AsyncClient, settings: Settings) -> StaffUser:
     coming = await make_session(topic="sogie", capacity="20")
 
     for came in (DARA, SOPHEA, BOPHA, SOKHA):
-        await _check_in(client, headers, await register_person(january, settings, **came))
+        await check_in(client, headers, await register_person(january, settings, **came))
     await register_person(
         january, settings, chosen_name="Vanna", email="vanna@example.org", sector="ngo",
         province="kandal", age_band="25_34", gender_identity="man",
@@ -120,12 +109,12 @@ async def admin(client: httpx.AsyncClient, settings: Settings) -> StaffUser:
                 await Person.get(email=came["email"])
             ).id
         )  # a person of its own: the holder never claimed it
-        await _check_in(client, headers, again)
+        await check_in(client, headers, again)
     await register_person(march, settings, **SOPHEA)
     kosal = await register_person(
         march, settings, chosen_name="Kosal", email="", phone="012 345 678", sector="private"
     )
-    await _check_in(client, headers, kosal)
+    await check_in(client, headers, kosal)
     thida = await register_person(
         march, settings, chosen_name="Thida", email="thida@example.org",
         province="phnom_penh", age_band="18_24", gender_identity="non_binary",
@@ -140,7 +129,7 @@ async def admin(client: httpx.AsyncClient, settings: Settings) -> StaffUser:
             june, settings, chosen_name=name, email=f"{name.lower()}@example.org", sector=sector,
             province="phnom_penh", age_band="18_24", gender_identity=gender,
         )  # fmt: skip
-        await _check_in(client, headers, outcome)
+        await check_in(client, headers, outcome)
     mealea = await register_person(
         june, settings, chosen_name="Mealea", email="mealea@example.org", sector="media",
         province="phnom_penh", gender_identity="woman",
@@ -149,9 +138,9 @@ async def admin(client: httpx.AsyncClient, settings: Settings) -> StaffUser:
 
     await register_person(coming, settings, **SOKHA)  # the recent session
 
-    await _move(january, datetime(2022, 1, 15, 9, tzinfo=ZONE))
-    await _move(march, datetime(2022, 3, 10, 9, tzinfo=ZONE))
-    await _move(june, datetime(2022, 6, 20, 9, tzinfo=ZONE))
+    await move_session(january, datetime(2022, 1, 15, 9, tzinfo=ZONE))
+    await move_session(march, datetime(2022, 3, 10, 9, tzinfo=ZONE))
+    await move_session(june, datetime(2022, 6, 20, 9, tzinfo=ZONE))
     await Person.all().update(created_at=LONG_AGO)  # Sokha's latest person too
     return admin
 

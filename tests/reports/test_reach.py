@@ -12,7 +12,7 @@ The history (January–February 2025, moved into the past after it was made):
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,31 +25,17 @@ from attendees.registration import cancel_registration
 from events.models import Session, SessionStatus
 from sala.config import Settings
 from sala.models import Role, StaffUser
-from tests.factories import log_in, make_session, make_staff, register_person, token_for
+from tests.factories import (
+    check_in,
+    log_in,
+    make_session,
+    make_staff,
+    move_session,
+    register_person,
+    token_for,
+)
 
 ZONE = ZoneInfo("Asia/Phnom_Penh")
-
-
-async def _check_in(client: httpx.AsyncClient, headers: dict[str, str], outcome: Any) -> None:
-    registration = outcome.registration
-    answer = await client.post(
-        "/api/v1/checkins",
-        json={
-            "registration_id": registration.id,
-            "session_id": registration.session_id,
-            "scan_id": f"report-scan-{registration.id}",
-        },
-        headers=headers,
-    )
-    assert answer.status_code == 200 and answer.json()["result"] == "checked_in", answer.text
-
-
-async def _move(session: Session, when: datetime) -> None:
-    """Into the past, stored in UTC as Sala stores times (an ORM update would keep +07:00)."""
-    starts = when.astimezone(UTC)
-    await Session.filter(id=session.id).update(
-        starts_at=starts, ends_at=starts + timedelta(hours=3)
-    )
 
 
 class History:
@@ -73,8 +59,8 @@ async def history(client: httpx.AsyncClient, settings: Settings) -> History:
     await register_person(january, settings, email="vanna@example.org", sector="ngo")
     bopha = await register_person(january, settings, email="bopha@example.org", sector="government")
     assert bopha.registration.status == "waitlisted"
-    await _check_in(client, headers, dara)
-    await _check_in(client, headers, sophea)
+    await check_in(client, headers, dara)
+    await check_in(client, headers, sophea)
 
     dara_again = await register_person(february, settings, email="dara@example.org")
     kosal = await register_person(
@@ -82,19 +68,19 @@ async def history(client: httpx.AsyncClient, settings: Settings) -> History:
     )
     thida = await register_person(february, settings, email="thida@example.org")
     await cancel_registration(thida.registration.id, settings=settings, actor=None)
-    await _check_in(client, headers, dara_again)
-    await _check_in(client, headers, kosal)
+    await check_in(client, headers, dara_again)
+    await check_in(client, headers, kosal)
 
     for ignored in (draft, cancelled):
         came = await register_person(ignored, settings)
-        await _check_in(client, headers, came)
+        await check_in(client, headers, came)
     await Session.filter(id=draft.id).update(status=SessionStatus.DRAFT)
     await Session.filter(id=cancelled.id).update(status=SessionStatus.CANCELLED)
 
-    await _move(january, datetime(2025, 1, 15, 9, tzinfo=ZONE))
-    await _move(february, datetime(2025, 2, 10, 9, tzinfo=ZONE))
-    await _move(draft, datetime(2025, 1, 20, 9, tzinfo=ZONE))
-    await _move(cancelled, datetime(2025, 2, 20, 9, tzinfo=ZONE))
+    await move_session(january, datetime(2025, 1, 15, 9, tzinfo=ZONE))
+    await move_session(february, datetime(2025, 2, 10, 9, tzinfo=ZONE))
+    await move_session(draft, datetime(2025, 1, 20, 9, tzinfo=ZONE))
+    await move_session(cancelled, datetime(2025, 2, 20, 9, tzinfo=ZONE))
     return History(admin, facilitator)
 
 
