@@ -281,7 +281,11 @@ async def _labeller(by: Dimension) -> Callable[[dict[str, Any]], str]:
         Dimension.GENDER_IDENTITY.value: lambda key: GenderIdentity(key).label,
         Dimension.AGE_BAND.value: lambda key: AgeBand(key).label,
     }
-    topics = {t.code: pick(t.name_km, t.name_en) for t in await Topic.all()}
+    topics = (
+        {t.code: pick(t.name_km, t.name_en) for t in await Topic.all()}
+        if by == Dimension.TOPIC
+        else {}
+    )
 
     def label(row: dict[str, Any]) -> str:
         key = str(row["key"] or "")

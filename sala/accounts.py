@@ -284,19 +284,6 @@ async def user_for_token(token: str) -> StaffUser | None:
     return api_token.user
 
 
-async def revoke_api_token(token: str, *, actor: StaffUser | None) -> bool:
-    """Stop a bearer token from working (a lost phone); False if it was unknown or revoked."""
-    async with in_transaction():
-        api_token = await ApiToken.get_or_none(token_hash=hash_token(token), revoked_at=None)
-        if api_token is None:
-            return False
-        api_token.revoked_at = datetime.now(UTC)
-        await api_token.save(update_fields=["revoked_at"])
-        await audit.record(actor, "token.revoke", api_token, {"label": api_token.label})
-    forget_cached_tokens()
-    return True
-
-
 async def list_api_tokens(user: StaffUser) -> list[ApiToken]:
     """The account's tokens, newest first, revoked ones included (they say when)."""
     return await ApiToken.filter(user_id=user.id).order_by("-id")

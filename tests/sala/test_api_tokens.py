@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from sala import accounts
+from sala.errors import NotFound
 from sala.models import ApiToken, Role
 from tests.factories import make_staff
 
@@ -22,9 +23,11 @@ async def test_a_revoked_token_is_refused_at_once(client: httpx.AsyncClient) -> 
     headers = await _bearer(token)
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
 
-    assert await accounts.revoke_api_token(token, actor=facilitator) is True
+    (made,) = await accounts.list_api_tokens(facilitator)
+    assert await accounts.revoke_api_tokens(facilitator, actor=facilitator, token_id=made.id) == 1
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
-    assert await accounts.revoke_api_token(token, actor=facilitator) is False
+    with pytest.raises(NotFound):  # nothing left to revoke
+        await accounts.revoke_api_tokens(facilitator, actor=facilitator, token_id=made.id)
     # The account's other tokens still work.
     other = await _bearer(await accounts.create_api_token(facilitator, label="laptop"))
     assert (await client.get("/api/v1/me", headers=other)).status_code == 200
