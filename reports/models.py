@@ -83,3 +83,20 @@ class IndicatorTarget(Model):
         table = "indicator_target"
         unique_together = (("indicator", "period"),)
         ordering = ["period", "id"]
+
+
+class ReachChange(Model):
+    """How many times the data the reach report reads has changed, for its cache.
+
+    Nothing in Python writes here: triggers on ``registration``, ``session``, ``topic`` and
+    ``session_facilitator`` do (``reports/migrations/0002_reach_changes.py``), so no write
+    path, ORM or hand-written, can be forgotten. The sum of ``weight`` grows with every
+    committed change. On SQLite one row counts; on PostgreSQL every changing statement adds
+    a row (no row lock for writers to queue on) and :mod:`reports.cache` folds them together.
+    """
+
+    id = fields.IntField(primary_key=True)
+    weight = fields.BigIntField(default=1, db_default=1)
+
+    class Meta:
+        table = "reach_change"

@@ -15,7 +15,8 @@ What is counted (the XLSX's "Definitions" sheet says the same in words, from
 
 A breakdown by organisation, province, gender identity or age band goes through
 :mod:`reports.suppression` before anyone sees it. Every figure is one ``GROUP BY`` query (and
-one for the total): the database does the counting, whatever the number of rows.
+one for the total): the database does the counting, whatever the number of rows, and
+:mod:`reports.cache` keeps the answers until the data changes.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from tortoise import connections
 
 from attendees.models import AgeBand, GenderIdentity, Province, RegistrationStatus, Sector
 from events.models import SessionStatus, Topic
+from reports import cache
 from reports.suppression import suppress
-from sala import db
 from sala.i18n import N_, format_month, gettext, pick
 from sala.models import Role, StaffUser
 
@@ -237,8 +238,6 @@ async def reach(
     connection = connections.get("default")
     dialect = connection.capabilities.dialect
     where, params = _where(query, viewer, tz)
-    total_row = await db.fetch_one(connection, f"SELECT {_FIGURES_SQL}{where}", params)
-    total = _figures(total_row) if total_row else Figures(0, 0, 0)
     key_sql, key_params = _KEY_SQL.get(query.by, ""), []
     if query.by == Dimension.MONTH:
         minutes = int((datetime.now(tz).utcoffset() or timedelta()).total_seconds()) // 60
@@ -246,7 +245,11 @@ async def reach(
         key_params = [f"{minutes:+d}" if dialect == "sqlite" else minutes]
     label_sql = ", MIN(r.organisation) AS label" if query.by == Dimension.ORGANISATION else ""
     statement = f"SELECT {key_sql} AS key{label_sql}, {_FIGURES_SQL}{where} GROUP BY 1"
-    grouped = await db.fetch_all(connection, statement, [*key_params, *params])
+    totals, grouped = await cache.fetch_all(
+        connection,
+        [(f"SELECT {_FIGURES_SQL}{where}", params), (statement, [*key_params, *params])],
+    )
+    total = _figures(totals[0]) if totals else Figures(0, 0, 0)
     labels = await _labeller(query.by)
     rows = [
         Row(key=str(row["key"] or ""), label=labels(row), figures=_figures(row)) for row in grouped

@@ -48,6 +48,7 @@ from tortoise.fields.relational import ManyToManyFieldInstance
 import attendees.registration as registration
 import checkin.services as checkin
 import events.demo as demo
+import reports.cache as cache
 import reports.indicators as indicators
 import reports.services as reports
 from attendees.forms import RegistrationInput
@@ -396,6 +397,10 @@ def statements(tables: dict[str, Table]) -> Statements:
             _run_unsuspended(db.lock_row(connection, table, 1, columns))  # type: ignore[arg-type]
             for sql in connection.statements:
                 found.add(f"{where} lock_row", sql, dialect)
+    connection = _FakeConnection("postgres")
+    _run_unsuspended(cache.fold(connection))  # type: ignore[arg-type]
+    for sql in connection.statements:
+        found.add("reports/cache.py fold", sql, "postgres")
     # Functions that run their SQL: every path through them, on a fake connection.
     facilitator = StaffUser(id=2, name="Facilitator", role=Role.FACILITATOR)
     tz = ZoneInfo("Asia/Phnom_Penh")
