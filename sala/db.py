@@ -35,6 +35,7 @@ APPS: dict[str, tuple[str, ...]] = {
     "attendees": ("attendees.models", "checkin.models", "certificates.models"),
     "curricula": ("curricula.models",),
     "reports": ("reports.models",),
+    "learning": ("learning.models",),
 }
 
 T = TypeVar("T")
@@ -51,6 +52,12 @@ def config_for_url(database_url: str) -> dict[str, Any]:
         # not at every COMMIT: the database cannot be corrupted, but a power cut (not a
         # crash of Sala) may lose the last commits. A URL may still ask for another value.
         connection["credentials"].setdefault("synchronous", "NORMAL")
+    else:
+        # PostgreSQL's JIT compiles any plan estimated above jit_above_cost: for Sala that is
+        # only the reports' aggregations over every registration, where compiling took about
+        # 0.5 s of a 1.1 s report and gained nothing (bench/reports.py). Sala's queries are
+        # short; JIT is off for its connections.
+        connection["credentials"].setdefault("server_settings", {}).setdefault("jit", "off")
     return {
         "connections": {"default": connection},
         "apps": {
