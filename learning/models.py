@@ -250,7 +250,7 @@ class FeedbackResponse(Model):
     day = fields.DateField()
     rating = fields.SmallIntField()
     # {"<feedback question id>": "the words given"}; questions left empty are left out.
-    answers: dict[str, str] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    answers: dict[str, str] = fields.JSONField(default=dict)
 
     session_id: int
 

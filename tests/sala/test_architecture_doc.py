@@ -15,7 +15,16 @@ from sala.errors import SalaError
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
-PACKAGES = ("sala", "events", "attendees", "checkin", "certificates", "curricula", "reports")
+PACKAGES = (
+    "sala",
+    "events",
+    "attendees",
+    "checkin",
+    "certificates",
+    "curricula",
+    "reports",
+    "learning",
+)
 
 
 def _sections() -> dict[str, str]:

@@ -60,7 +60,16 @@ from sala import audit, db, mail
 from sala.models import Role, StaffUser
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("sala", "events", "attendees", "checkin", "certificates", "curricula", "reports")
+PACKAGES = (
+    "sala",
+    "events",
+    "attendees",
+    "checkin",
+    "certificates",
+    "curricula",
+    "reports",
+    "learning",
+)
 
 
 # ------------------------------------------------------------------------ the models
