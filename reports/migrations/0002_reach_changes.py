@@ -74,6 +74,18 @@ async def _count_changes(apps: Any, schema_editor: Any) -> None:
         await client.execute_script(statement)
 
 
+async def _stop_counting(apps: Any, schema_editor: Any) -> None:
+    client = schema_editor.client
+    if client.capabilities.dialect == "sqlite":
+        for table in WATCHED:
+            for name in ("insert", "update", "delete"):
+                await client.execute_script(f"DROP TRIGGER IF EXISTS reach_change_{table}_{name}")
+        return
+    for table in WATCHED:
+        await client.execute_script(f'DROP TRIGGER IF EXISTS reach_change ON "{table}"')
+    await client.execute_script("DROP FUNCTION IF EXISTS reach_changed()")
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("reports", "0001_indicators"),
@@ -99,5 +111,5 @@ class Migration(migrations.Migration):
             },
             bases=["Model"],
         ),
-        ops.RunPython(_count_changes),
+        ops.RunPython(_count_changes, reverse_code=_stop_counting),
     ]
