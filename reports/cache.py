@@ -89,8 +89,3 @@ async def fetch_all(connection: BaseDBAsyncClient, statements: Sequence[Statemen
     while len(kept) > KEPT:
         kept.popitem(last=False)
     return answers
-
-
-def forget() -> None:
-    """Drop every kept answer (tests that compare a cold count with a kept one)."""
-    _kept.clear()
