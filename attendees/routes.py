@@ -46,6 +46,7 @@ from certificates.services import curriculum_certificates_of, holder_certificate
 from checkin.tickets import ticket_for
 from events.calendar import ICS_MEDIA_TYPE, calendar_bytes, registrant_calendar_bytes
 from events.services import get_session_for_staff
+from learning.manage_page import learning_on_manage_page
 from sala.csrf import read_form
 from sala.errors import NotFound, RateLimited, SalaError, ValidationFailed
 from sala.forms import parse_id
@@ -88,6 +89,7 @@ async def _manage_page(
         "certificate": await holder_certificate(registration),
         "reach_choices": REACH_CHOICES,
         "reach_values": reach_values or {name: getattr(registration, name) for name in REACH},
+        "learning": await learning_on_manage_page(registration, request.app.state.settings),
     }
     status = 422 if errors else 200
     return render(

@@ -30,6 +30,13 @@ import curricula.membership
 import curricula.routes
 import events.api
 import events.routes
+import learning.api
+import learning.emails
+import learning.feedback_routes
+import learning.material_routes
+import learning.result_routes
+import learning.routes
+import learning.staff_routes
 import reports.api
 import reports.downloads
 import reports.indicator_routes
@@ -46,6 +53,7 @@ from certificates.limits import name_check_limiters
 from checkin.schemas import SCHEMAS as CHECKIN_SCHEMAS
 from curricula.schemas import SCHEMAS as CURRICULA_SCHEMAS
 from events.schemas import SCHEMAS as EVENTS_SCHEMAS
+from learning.api import SCHEMAS as LEARNING_SCHEMAS
 from reports.schemas import SCHEMAS as REPORTS_SCHEMAS
 from sala import db
 from sala.config import STATIC_DIR, Settings, load_settings
@@ -70,6 +78,7 @@ MAIL_COMPOSERS: Composers = {
     **attendees.emails.COMPOSERS,
     **certificates.emails.COMPOSERS,
     **curricula.emails.COMPOSERS,
+    **learning.emails.COMPOSERS,
 }
 # Each kind of MAIL_COMPOSERS in words (message ids), for the staff outbox.
 MAIL_KIND_NAMES: dict[str, str] = {
@@ -77,6 +86,7 @@ MAIL_KIND_NAMES: dict[str, str] = {
     **attendees.emails.NAMES,
     **certificates.emails.NAMES,
     **curricula.emails.NAMES,
+    **learning.emails.NAMES,
 }
 # People the retention purge must keep (see attendees/retention.py).
 RETENTION_KEEPERS: tuple[attendees.retention.Keeper, ...] = (
@@ -92,6 +102,7 @@ BACKGROUND = Background(
     composers=MAIL_COMPOSERS,
     periodic_jobs=(
         attendees.emails.enqueue_due_reminders,
+        learning.emails.enqueue_due_feedback_requests,
         certificates.emails.render_issued_certificates,
         certificates.printing.make_pending_prints,
         _retention_purge,
@@ -121,6 +132,12 @@ ROUTES: list[BaseRoute] = [
     *reports.downloads.routes,
     *reports.routes.routes,
     *reports.indicator_routes.routes,
+    *learning.routes.routes,
+    *learning.feedback_routes.routes,
+    *learning.material_routes.routes,
+    *learning.staff_routes.routes,
+    *learning.result_routes.routes,
+    *learning.api.routes,
     Route("/static/fonts/noto-sans-khmer.ttf", khmer_font, name="khmer_font"),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]
@@ -197,6 +214,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             **certificates.api.openapi_paths,
             **curricula.api.openapi_paths,
             **reports.api.openapi_paths,
+            **learning.api.openapi_paths,
         },
         schemas={
             **EVENTS_SCHEMAS,
@@ -205,6 +223,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             **CERTIFICATE_SCHEMAS,
             **CURRICULA_SCHEMAS,
             **REPORTS_SCHEMAS,
+            **LEARNING_SCHEMAS,
         },
         base_url=settings.base_url,
     )

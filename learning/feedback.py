@@ -1,0 +1,12 @@
+"""(being written)"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from attendees.models import Registration
+
+
+async def feedback_for_manage_page(registration: Registration, now: datetime) -> dict[str, Any]:
+    return {}
