@@ -12,19 +12,10 @@ import pytest
 
 import sala.app  # noqa: F401 - imports every package, so every error class exists
 from sala.errors import SalaError
+from tests.packages import PACKAGES, PYPROJECT
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
-PACKAGES = (
-    "sala",
-    "events",
-    "attendees",
-    "checkin",
-    "certificates",
-    "curricula",
-    "reports",
-    "learning",
-)
 
 
 def _sections() -> dict[str, str]:
@@ -49,6 +40,10 @@ def test_every_module_is_on_the_page(module: Path) -> None:
     own_sections = [text for heading, text in _sections().items() if f"`{folder}`" in heading]
     named = module.as_posix() in DOC or any(f"`{module.name}`" in s for s in own_sections)
     assert named, f"{module} is not named in docs/ARCHITECTURE.md (its section: `{folder}`)"
+
+
+def test_mypy_checks_every_package_the_wheel_ships() -> None:
+    assert tuple(PYPROJECT["tool"]["mypy"]["packages"]) == PACKAGES
 
 
 def test_the_layout_table_names_every_package_folder() -> None:

@@ -40,6 +40,7 @@ from sala.models import OutboxMessage, OutboxStatus, Role
 from tests.conftest import make_settings
 from tests.factories import make_session, make_staff, register_person, token_for
 from tests.mail_server import MailServer
+from tests.packages import PACKAGES
 
 TITLE_EN = "LGBT problem analysis for SOGIE trainers"
 TITLE_KM = "ការវិភាគបញ្ហា LGBT សម្រាប់គ្រូបង្គោល"
@@ -300,16 +301,13 @@ async def test_without_discreet_mail_there_is_no_lead(
     assert _first_line(_plain(english)) == "Hello Kanha,"
 
 
-_PACKAGES = ("sala", "events", "attendees", "checkin", "certificates", "curricula")
-
-
 def _queued_kinds() -> dict[str, str]:
     """Every kind of mail the code can queue: the ``*_MAIL`` constants of the packages, and
     each call of ``enqueue``/``outbox_insert`` names its kind by one of them (or passes on a
     ``kind`` it was given)."""
     root = Path(__file__).resolve().parents[2]
     kinds: dict[str, str] = {}
-    for package in _PACKAGES:
+    for package in PACKAGES:
         for path in (root / package).rglob("*.py"):
             if "migrations" in path.parts:
                 continue

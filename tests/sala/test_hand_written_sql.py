@@ -58,18 +58,9 @@ from events.services import session_access_steps
 from reports.models import Indicator, IndicatorKind
 from sala import audit, db, mail
 from sala.models import Role, StaffUser
+from tests.packages import PACKAGES
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = (
-    "sala",
-    "events",
-    "attendees",
-    "checkin",
-    "certificates",
-    "curricula",
-    "reports",
-    "learning",
-)
 
 
 # ------------------------------------------------------------------------ the models
