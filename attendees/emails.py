@@ -23,6 +23,7 @@ from attendees.models import Invitation, Person, Registration, RegistrationStatu
 from checkin.tickets import ticket_for
 from events.calendar import registrant_calendar_bytes
 from events.models import Session, SessionStatus
+from learning.attempts import pre_test_url
 from sala import mail
 from sala.config import Settings
 from sala.i18n import N_, gettext
@@ -109,6 +110,11 @@ async def compose_for_registration(message: OutboxMessage, settings: Settings) -
         message.kind in WITH_TICKET and registration.status == RegistrationStatus.CONFIRMED
     )
     context["with_ticket"] = with_ticket
+    context["pre_test_url"] = (
+        await pre_test_url(registration, settings, datetime.now(UTC))
+        if message.kind == reg.CONFIRMED_MAIL
+        else ""
+    )
     if with_ticket:
         attachments.append(
             Attachment(

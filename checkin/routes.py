@@ -19,6 +19,7 @@ from starlette.routing import Route
 from attendees.models import Sector
 from events.models import SessionStatus
 from events.services import agenda, get_session_for_staff, list_sessions_for_staff
+from learning.attempts import has_post_test
 from sala.config import STATIC_DIR
 from sala.csrf import csrf_token
 from sala.i18n import gettext
@@ -87,7 +88,12 @@ async def scanner(request: Request) -> Response:
     return render(
         request,
         "checkin/scanner.html",
-        {"session": session, "config": config, "sectors": list(Sector)},
+        {
+            "session": session,
+            "config": config,
+            "sectors": list(Sector),
+            "has_post_test": await has_post_test(session_id),
+        },
         headers=PRIVATE_HEADERS,
     )
 

@@ -19,7 +19,7 @@ staff    /staff/sessions                       list (facilitators: their own)
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -41,6 +41,7 @@ from events.errors import SessionCancelled, SessionNotDeletable
 from events.forms import SeriesScope, parse_cancellation, parse_scope, session_values
 from events.models import Audience, Session, SessionStatus
 from events.series import SeriesPreview, preview_series
+from learning.materials import materials_for_session_page
 from sala.csrf import read_form
 from sala.errors import RateLimited, SalaError, ValidationFailed
 from sala.i18n import gettext
@@ -141,6 +142,7 @@ async def _training_page(request: Request, session: Session) -> Response:
                 return RedirectResponse(url.removeprefix(settings.base_url), status_code=303)
     context = _session_page_context(session, values, errors, form_error)
     context["series_dates"] = await services.public_series_dates(session)
+    context["materials"] = await materials_for_session_page(session, datetime.now(UTC))
     return _unlisted(session, render(request, "events/session.html", context, status_code=status))
 
 

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from reports import exports, services
 from reports.forms import parse_reach_query
+from reports.learning import every_learning_report
 from reports.schemas import reach_json
 from reports.services import Dimension
 from sala.models import Role
@@ -41,7 +42,11 @@ async def reach(request: Request) -> Response:
 async def reach_xlsx(request: Request) -> Response:
     report = await report_for(request)
     filters = await exports.describe_filters(report.query, viewer=request.state.user)
-    data = exports.reach_xlsx([report], settings=request.app.state.settings, filters=filters)
+    settings = request.app.state.settings
+    learned = await every_learning_report(
+        report.query, viewer=request.state.user, tz=settings.tz, min_cell=settings.report_min_cell
+    )
+    data = exports.reach_xlsx([report], settings=settings, filters=filters, learned=learned)
     await exports.record_export(request.state.user, report.query, file_format="xlsx")
     return exports.xlsx_response(data, filename=exports.export_filename(report.query, "xlsx"))
 

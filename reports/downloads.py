@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from reports import exports, services
 from reports.api import REPORT_READERS, report_for
+from reports.learning import every_learning_report
 from reports.services import Dimension, ReachReport
 from sala.errors import ValidationFailed
 from sala.i18n import N_
@@ -59,7 +60,11 @@ async def reach_xlsx(request: Request) -> Response:
     chosen = await _chosen(request)
     reports = await _every_breakdown(request, chosen)
     filters = await exports.describe_filters(chosen.query, viewer=request.state.user)
-    data = exports.reach_xlsx(reports, settings=request.app.state.settings, filters=filters)
+    settings = request.app.state.settings
+    learned = await every_learning_report(
+        chosen.query, viewer=request.state.user, tz=settings.tz, min_cell=settings.report_min_cell
+    )
+    data = exports.reach_xlsx(reports, settings=settings, filters=filters, learned=learned)
     await exports.record_export(request.state.user, chosen.query, file_format="xlsx")
     return exports.xlsx_response(data, filename=exports.export_filename(chosen.query, "xlsx"))
 

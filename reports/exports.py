@@ -26,6 +26,7 @@ from openpyxl.styles import Alignment, Font
 from starlette.responses import Response
 
 from events.models import Audience, Series, Topic
+from reports import learning as learning_figures
 from reports.forms import month_text, previous_month
 from reports.services import DEFINITIONS, Figures, ReachQuery, ReachReport
 from sala import audit
@@ -49,7 +50,7 @@ PEOPLE_NOTE = N_(
 DEFINITIONS_SHEET = N_("Definitions")
 SMALLEST_GROUP = N_("Smallest group shown by organisation, province, gender identity or age band")
 
-Value = str | int
+Value = str | int | float
 Table = list[list[Value]]
 
 # ----------------------------------------------------------------------------- the table
@@ -76,6 +77,53 @@ def reach_table(report: ReachReport) -> Table:
     table.append([gettext(TOTAL), *_figures(report.total)])
     table.append([gettext(PEOPLE_NOTE)])
     return table
+
+
+LEARNING_SHEET = N_("Learning — %(breakdown)s")
+HIDDEN_TO_PROTECT = N_("Hidden: with the total it would give a small group away")
+
+
+def _share(value: float | None) -> Value:
+    """A mean or a gain, to three decimals ("" where it is not defined)."""
+    return "" if value is None else round(value, 3)
+
+
+def learning_table(report: learning_figures.LearningReport) -> Table:
+    """What people learned (:mod:`reports.learning`): the header, a row per group, the total;
+    hidden figures in words. Without ratings (by sector), the note that says why."""
+    offered = report.ratings_offered
+    header: list[Value] = [
+        report.by.label,
+        gettext(N_("Both tests")),
+        gettext(N_("Mean before")),
+        gettext(N_("Mean after")),
+        gettext(N_("Normalised gain")),
+    ]
+    if offered:
+        header += [gettext(N_("Feedback responses")), gettext(N_("Mean rating (1–5)"))]
+    table: Table = [header]
+    for row in [*report.rows, report.total]:
+        cells: list[Value] = [row.label]
+        if row.tests is not None:
+            tests = row.tests
+            cells += [tests.pairs, _share(tests.pre_mean), _share(tests.post_mean)]
+            cells.append(_share(tests.normalised_gain))
+        else:
+            cells += [_hidden(row.tests_hidden, report.min_cell)] * 4
+        if offered and row.ratings is not None:
+            cells += [row.ratings.responses, _share(row.ratings.mean_rating)]
+        elif offered:
+            cells += [_hidden(row.ratings_hidden, report.min_cell)] * 2
+        table.append(cells)
+    if not offered:
+        table.append([gettext(learning_figures.NO_RATINGS_BY_SECTOR)])
+    return table
+
+
+def _hidden(reason: learning_figures.Hidden | None, min_cell: int) -> str:
+    if reason == learning_figures.Hidden.PROTECTS:
+        return gettext(HIDDEN_TO_PROTECT)
+    return gettext(FEWER_THAN, count=min_cell)
 
 
 def reach_csv(report: ReachReport) -> Response:
@@ -189,7 +237,7 @@ def _write(
 ) -> None:
     # A write-only sheet has column_dimensions (from Worksheet._setup); the stubs omit it.
     columns = sheet.column_dimensions  # type: ignore[attr-defined]
-    for column, width in zip("ABCD", widths, strict=False):
+    for column, width in zip("ABCDEFG", widths, strict=False):
         columns[column].width = width
     for number, row in enumerate(table):
         cells = [_cell(sheet, value, bold=number in bold_rows) for value in row]
@@ -204,12 +252,15 @@ def reach_xlsx(
     *,
     settings: Settings,
     filters: Sequence[tuple[str, str]] = (),
+    learned: Sequence[learning_figures.LearningReport] = (),
 ) -> bytes:
-    """One sheet per report (named after its breakdown), then "Definitions": the period,
-    ``filters`` (from :func:`describe_filters`), the smallest group shown, when it was made,
-    and what every figure means. The reports share one period and one set of filters."""
+    """One sheet per report (named after its breakdown), one per ``learned`` with rows (what
+    people learned: :func:`learning_table`), then "Definitions": the period, ``filters`` (from
+    :func:`describe_filters`), the smallest group shown, when it was made, and what every
+    figure means. The reports share one period and one set of filters."""
     if not reports:
         raise ValueError("an export needs at least one report")
+    learned = [figures for figures in learned if figures.rows]  # as the annex: no empty sheets
     workbook = Workbook(write_only=True)
     workbook.properties.creator = "Sala"
     taken: set[str] = set()
@@ -220,10 +271,21 @@ def reach_xlsx(
         _write(sheet, table, bold_rows={0, total_row}, widths=(40, 16, 16, 16))
         sheet.freeze_panes = "A2"
         sheet.print_title_rows = "1:1"
+    for figures in learned:
+        name = gettext(LEARNING_SHEET, breakdown=figures.by.label)
+        sheet = workbook.create_sheet(sheet_name(name, taken))
+        table = learning_table(figures)
+        total_row = len(table) - (1 if figures.ratings_offered else 2)
+        _write(sheet, table, bold_rows={0, total_row}, widths=(40, 14, 14, 14, 14, 14, 14))
+        sheet.freeze_panes = "A2"
+        sheet.print_title_rows = "1:1"
     when = format_datetime(datetime.now(settings.tz), settings.tz)
     about = _about(reports[0], filters, when)
     sheet = workbook.create_sheet(sheet_name(gettext(DEFINITIONS_SHEET), taken))
     table = [*about, [], *_meanings(reports[0].min_cell)]
+    if learned:
+        meanings = learning_figures.definitions(reports[0].min_cell)
+        table += [[term, meaning] for term, meaning in meanings]
     _write(sheet, table, bold_rows={len(about) + 1}, widths=(32, 90), wrap=True)
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -1,7 +1,8 @@
 """HTML routes of the reports package.
 
 staff    /staff/reports          the reach report: period, filters and breakdown (a GET form),
-                                 its table, charts by month, by sector and by the breakdown,
+                                 its table, what people learned (reports/learning.py),
+                                 charts by month, by sector and by the breakdown,
                                  links to its XLSX, CSV and printable page
                                  (admins: every session; facilitators: their own)
          /staff/reports/print    every breakdown of the period on A4, for a donor annex,
@@ -23,6 +24,7 @@ from starlette.routing import Route
 from events.models import Audience, Series
 from events.services import list_topics
 from reports import exports, services
+from reports import learning as learning_figures
 from reports.api import REPORT_READERS
 from reports.charts import attendance_bars, bar_chart
 from reports.forms import month_text, parse_reach_query, previous_month
@@ -121,6 +123,15 @@ async def _report(
     query: ReachQuery, by: Dimension, *, user: StaffUser, settings: Settings
 ) -> ReachReport:
     return await services.reach(
+        replace(query, by=by), viewer=user, tz=settings.tz, min_cell=settings.report_min_cell
+    )
+
+
+async def _learning(
+    query: ReachQuery, by: Dimension, user: StaffUser, settings: Settings
+) -> learning_figures.LearningReport:
+    """What people learned, in the same period and filters (by month, topic or sector)."""
+    return await learning_figures.learning_report(
         replace(query, by=by), viewer=user, tz=settings.tz, min_cell=settings.report_min_cell
     )
 
@@ -236,11 +247,14 @@ async def reach(request: Request) -> Response:
         charts.append(
             _chart(report, title=title, chart_id="chart-breakdown", today=_today(settings))
         )
+    learning = await _learning(query, learning_figures.breakdown_for(query.by), user, settings)
     linked = query_values(query)
     context.update(
         values={**values, **linked},
         errors={},
         report=report,
+        learning=learning,
+        learning_definitions=learning_figures.definitions(settings.report_min_cell),
         charts=charts,
         period=exports.period_text(query),
         quick_periods=_quick_periods(query, linked, _today(settings)),
@@ -277,10 +291,15 @@ async def print_annex(request: Request) -> Response:
         for dimension in Dimension
     }
     charts = await _time_and_sector_charts(query, user=user, settings=settings, known=reports)
+    learning = await learning_figures.every_learning_report(
+        query, viewer=user, tz=settings.tz, min_cell=settings.report_min_cell
+    )
     linked = query_values(query)
     await exports.record_export(user, query, file_format="print")
     context = {
         "reports": list(reports.values()),
+        "learning": learning,
+        "learning_definitions": learning_figures.definitions(settings.report_min_cell),
         "charts": charts,
         "period": exports.period_text(query),
         "filters": await exports.describe_filters(query, viewer=user),

@@ -51,6 +51,8 @@ class Settings:
     backup_days: int | None = None
     # Seals backups (sala/backup_encryption.py); never printed with the settings.
     backup_passphrase: str | None = field(default=None, repr=False)
+    # The largest file staff may attach to a session as a material (learning/materials.py).
+    material_max_mb: int = 20
 
     @property
     def tz(self) -> ZoneInfo:
@@ -122,6 +124,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         report_min_cell=_int(env, "SALA_REPORT_MIN_CELL", 5, maximum=1000),
         backup_days=_int(env, "SALA_BACKUP_DAYS", 0, maximum=3650) or None,  # unset: None
         backup_passphrase=_backup_passphrase(env),
+        material_max_mb=_int(env, "SALA_MATERIAL_MAX_MB", 20, maximum=1000),
     )
 
 

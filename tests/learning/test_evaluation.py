@@ -11,8 +11,25 @@ from datetime import UTC, date, datetime
 import pytest
 
 from events.models import Session, Topic
-from learning.evaluation import normalised_gain, session_evaluation
-from learning.models import Attempt, FeedbackResponse, LearningTest, Phase
+from learning.evaluation import (
+    RatingCell,
+    feedback_details,
+    normalised_gain,
+    question_figures,
+    rating_distribution,
+    session_evaluation,
+)
+from learning.models import (
+    Attempt,
+    AttemptAnswer,
+    FeedbackQuestion,
+    FeedbackResponse,
+    LearningTest,
+    Phase,
+    Question,
+    SessionEvaluation,
+    TestQuestion,
+)
 from sala.config import Settings
 from tests.factories import make_session, register_person
 
@@ -76,3 +93,90 @@ def test_full_marks_before_leave_nothing_to_gain() -> None:
     assert normalised_gain(1.0, 1.0) is None
     assert normalised_gain(0.5, 0.25) == pytest.approx(-0.5)  # people can unlearn
     assert normalised_gain(None, 0.5) is None
+
+
+async def test_the_mean_rating_keeps_its_fraction(client: object) -> None:
+    session = await make_session(topic="sogie")
+    for rating in (5, 4, 2):
+        await FeedbackResponse.create(session=session, day=date(2026, 12, 3), rating=rating)
+    figures = await session_evaluation(session.id)
+    assert figures.feedback.mean_rating == pytest.approx(11 / 3)  # not cut to 3
+
+
+async def test_question_figures_count_right_and_answered_per_phase(
+    client: object, settings: Settings
+) -> None:
+    session = await make_session(topic="sogie")
+    other = await make_session(topic="sogie")
+    topic = await Topic.get(code="sogie")
+    first, second, third = [await Question.create(topic=topic, text_en=t) for t in "ABC"]
+    pre = await LearningTest.create(topic=topic, name_en="pre")
+    post = await LearningTest.create(topic=topic, name_en="post")
+    for test, questions in ((pre, (second, first)), (post, (first, third))):
+        for position, question in enumerate(questions):
+            await TestQuestion.create(test=test, question=question, position=position)
+    await SessionEvaluation.create(session=session, pre_test=pre, post_test=post)
+
+    async def answers(where: Session, test: LearningTest, phase: Phase, marks: dict) -> None:  # type: ignore[type-arg]
+        outcome = await register_person(where, settings)
+        attempt = await Attempt.create(
+            registration_id=outcome.registration.id, session_id=where.id, phase=phase,
+            test=test, score=sum(marks.values()), max_score=len(marks),
+            submitted_at=datetime.now(UTC),
+        )  # fmt: skip
+        for question, correct in marks.items():
+            await AttemptAnswer.create(attempt=attempt, question=question, correct=correct)
+
+    await answers(session, pre, Phase.PRE, {second: True, first: False})
+    await answers(session, pre, Phase.PRE, {second: True, first: True})
+    await answers(session, post, Phase.POST, {first: True, third: False})
+    await answers(other, pre, Phase.PRE, {second: False, first: False})  # not counted
+
+    figures = await question_figures(session.id)
+
+    assert [
+        (f.question.text_en, f.right_before, f.answered_before, f.right_after, f.answered_after)
+        for f in figures
+    ] == [
+        ("B", 2, 2, None, None),  # the pre-test's order first; only in the pre-test
+        ("A", 1, 2, 1, 1),
+        ("C", None, None, 0, 1),
+    ]
+    assert [f.not_moved for f in figures] == [False, False, False]
+    assert figures[1].share_before == 0.5 and figures[1].share_after == 1.0
+
+
+async def test_a_session_without_tests_has_no_question_figures(client: object) -> None:
+    session = await make_session(topic="sogie")
+    assert await question_figures(session.id) == []
+
+
+def test_small_rating_cells_are_hidden_with_one_more_when_alone() -> None:
+    def counts(cells: list[RatingCell]) -> list[int | None]:
+        return [cell.count for cell in cells]
+
+    assert counts(rating_distribution({5: 6, 4: 5}, min_cell=5)) == [0, 0, 0, 5, 6]
+    # Two small cells give away only their sum: nothing more is hidden.
+    assert counts(rating_distribution({5: 6, 3: 2, 1: 1}, min_cell=5)) == [None, 0, None, 0, 6]
+    # One small cell alone: the smallest cell shown goes too.
+    assert counts(rating_distribution({5: 7, 4: 6, 2: 1}, min_cell=5)) == [0, None, 0, None, 7]
+
+
+async def test_feedback_details_follow_the_minimum_cell(client: object) -> None:
+    session = await make_session(topic="sogie")
+    question = await FeedbackQuestion.create(text_en="What will you use?")
+    for n, rating in enumerate((5, 5, 4, 5)):
+        await FeedbackResponse.create(
+            session=session, day=date(2026, 12, 3), rating=rating,
+            answers={str(question.id): f"words {n}"} if n % 2 == 0 else {},
+        )  # fmt: skip
+    hidden = await feedback_details(session.id, min_cell=5)
+    assert (hidden.responses, hidden.shown, hidden.mean_rating) == (4, False, None)
+    assert (hidden.distribution, hidden.answers) == ([], [])
+
+    shown = await feedback_details(session.id, min_cell=4, shuffle=list.reverse)
+    assert (shown.responses, shown.shown, shown.mean_rating) == (4, True, 4.75)
+    assert [c.count for c in shown.distribution] == [0, 0, 0, None, None]
+    [written] = shown.answers
+    assert written.question is not None and written.question.id == question.id
+    assert sorted(written.texts) == ["words 0", "words 2"]

@@ -50,6 +50,7 @@ import checkin.services as checkin
 import events.demo as demo
 import reports.cache as cache
 import reports.indicators as indicators
+import reports.learning as reports_learning
 import reports.services as reports
 from attendees.forms import RegistrationInput
 from attendees.models import RegistrationSource, Sector
@@ -244,7 +245,7 @@ def _statements_run(dialect: str, call: Callable[[], Coroutine[Any, Any, Any]]) 
     that run hand-written SQL."""
     connection = _FakeConnection(dialect)
     with pytest.MonkeyPatch.context() as patch:
-        for module in (reports, indicators, demo):
+        for module in (reports, indicators, reports_learning, demo):
             patch.setattr(module, "connections", SimpleNamespace(get=lambda _name: connection))
         patch.setattr(reports, "_labeller", _no_labels)  # it reads the topics through the ORM
         _run_unsuspended(call())
@@ -421,6 +422,12 @@ def statements(tables: dict[str, Table]) -> Statements:
             indicator = Indicator(id=1, kind=kind, curriculum_id=1, by_sector=True)
             runs[f"reports/indicators.py actuals of {kind}"] = lambda indicator=indicator: (
                 indicators.actuals(indicator, periods, tz=tz)
+            )
+        for by in reports_learning.BREAKDOWNS:
+            runs[f"reports/learning.py learning_report by {by}"] = lambda by=by: (
+                reports_learning.learning_report(
+                    replace(every_filter, by=by), viewer=facilitator, tz=tz, min_cell=5
+                )
             )
         runs["events/demo.py _recount"] = lambda: demo._recount(held)  # type: ignore[arg-type]
         for origin, call in runs.items():

@@ -58,6 +58,17 @@ EXPECTED_PUBLIC = {
     # The door scanner's service worker and install manifest: code and icons, no data.
     "/staff/checkin/sw.js",
     "/staff/checkin/manifest.webmanifest",
+    # Learning: the tests, the feedback form and the materials zip through the manage link;
+    # a material through its short-lived signed link; the wall QR's page (no data); a
+    # material staff made public (404 before its date or unless public); question pictures
+    # (random names, no personal data).
+    "/registrations/{token}/tests/{phase}",
+    "/learning/images/{name}",
+    "/registrations/{token}/feedback",
+    "/registrations/{token}/materials.zip",
+    "/materials/{signed}",
+    "/sessions/{session_id:int}/post-test",
+    "/sessions/{session_id:int}/materials/{material_id:int}",
 }
 
 
