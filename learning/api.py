@@ -6,6 +6,7 @@ GET /api/v1/sessions/{id}/evaluation     admin, the session's facilitators: what
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -13,7 +14,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from events.services import get_session_for_staff
-from learning.evaluation import Evaluation, feedback_shown, session_evaluation
+from learning.evaluation import Evaluation, feedback_closed, feedback_shown, session_evaluation
+from learning.feedback import closes_at
 from sala.models import Role
 from sala.openapi import operation, path_parameter, ref
 from sala.permissions import staff_api
@@ -25,11 +27,13 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, DECIMALS)
 
 
-def evaluation_json(evaluation: Evaluation, *, min_cell: int) -> dict[str, Any]:
-    """Below ``min_cell`` responses the mean rating is ``null`` and ``suppressed`` true: the
-    mean of one response is that person's rating (the same rule as the results page)."""
+def evaluation_json(
+    evaluation: Evaluation, *, min_cell: int, closes_at: datetime, closed: bool
+) -> dict[str, Any]:
+    """While the feedback form is open, and below ``min_cell`` responses, the mean rating is
+    ``null`` and ``suppressed`` true (the same rule as the results page: ``feedback_shown``)."""
     feedback = evaluation.feedback
-    shown = feedback_shown(feedback.responses, min_cell)
+    shown = feedback_shown(feedback.responses, min_cell, closed=closed)
     return {
         "pre": {"n": evaluation.pre.n, "mean": _rounded(evaluation.pre.mean)},
         "post": {"n": evaluation.post.n, "mean": _rounded(evaluation.post.mean)},
@@ -41,6 +45,7 @@ def evaluation_json(evaluation: Evaluation, *, min_cell: int) -> dict[str, Any]:
             "responses": feedback.responses,
             "mean_rating": _rounded(feedback.mean_rating) if shown else None,
             "suppressed": feedback.responses > 0 and not shown,
+            "ratings_from": closes_at.isoformat(),
         },
         "min_cell": min_cell,
     }
@@ -50,10 +55,13 @@ def evaluation_json(evaluation: Evaluation, *, min_cell: int) -> dict[str, Any]:
 async def session_evaluation_figures(request: Request) -> Response:
     session = await get_session_for_staff(request.state.user, request.path_params["session_id"])
     evaluation = await session_evaluation(session.id)
-    min_cell = request.app.state.settings.report_min_cell
-    return JSONResponse(
-        evaluation_json(evaluation, min_cell=min_cell), headers={"cache-control": "no-store"}
+    figures = evaluation_json(
+        evaluation,
+        min_cell=request.app.state.settings.report_min_cell,
+        closes_at=closes_at(session),
+        closed=feedback_closed(session, datetime.now(UTC)),
     )
+    return JSONResponse(figures, headers={"cache-control": "no-store"})
 
 
 routes: list[BaseRoute] = [
@@ -128,13 +136,20 @@ EVALUATION_SCHEMA: dict[str, Any] = {
                     "minimum": 1,
                     "maximum": 5,
                     "description": f"the mean 1–5 rating, rounded to {DECIMALS} decimals; null "
-                    "without responses, and null (suppressed) with fewer than min_cell "
-                    "responses: a mean of so few answers gives each person's rating away",
+                    "without responses, and null (suppressed) until the feedback form has "
+                    "closed (ratings_from) or with fewer than min_cell responses: a mean "
+                    "watched while answers arrive, or of so few answers, gives a person's "
+                    "rating away",
                 },
                 "suppressed": {
                     "type": "boolean",
                     "description": "true when mean_rating is withheld: some responses, but "
-                    "fewer than min_cell",
+                    "the form is still open or they are fewer than min_cell",
+                },
+                "ratings_from": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "when the feedback form closes and the mean rating shows",
                 },
             },
         },

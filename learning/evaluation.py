@@ -8,8 +8,10 @@ mean fractions — None without pairs, or when the pairs' pre-test mean is alrea
 (there was nothing left to gain). Feedback: the number of responses and their mean rating.
 
 Per question (:func:`question_figures`): how many answered it before and after, and how many
-got it right. What staff may see of the feedback (:func:`feedback_details`) follows
-``SALA_REPORT_MIN_CELL``: see :class:`FeedbackDetails`.
+got it right. What staff may see of the feedback (:func:`feedback_details`): nothing but
+the count until the form has closed for everyone, and then from ``SALA_REPORT_MIN_CELL``
+responses: see :class:`FeedbackDetails`. Attempts of registrations cancelled since do not
+count (as in the reach report).
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
+from attendees.models import RegistrationStatus
+from events.models import Session
+from learning.feedback import closes_at
 from learning.models import (
     Attempt,
     AttemptAnswer,
@@ -68,9 +74,10 @@ def normalised_gain(pre: float | None, post: float | None) -> float | None:
 
 
 async def session_evaluation(session_id: int) -> Evaluation:
-    rows = await Attempt.filter(session_id=session_id).values(
-        "registration_id", "phase", "score", "max_score"
-    )
+    # As the reach report: a registration cancelled since does not count.
+    rows = await Attempt.filter(
+        session_id=session_id, registration__status__not=RegistrationStatus.CANCELLED
+    ).values("registration_id", "phase", "score", "max_score")
     fractions: dict[Phase, dict[int, float]] = {Phase.PRE: {}, Phase.POST: {}}
     for row in rows:
         fraction = row["score"] / row["max_score"] if row["max_score"] else 0.0
@@ -154,7 +161,10 @@ async def question_figures(session_id: int) -> list[QuestionFigures]:
             if test_id is not None:
                 asked[phase] = await _questions_of(test_id)
     counted = (
-        await AttemptAnswer.filter(attempt__session_id=session_id)
+        await AttemptAnswer.filter(
+            attempt__session_id=session_id,
+            attempt__registration__status__not=RegistrationStatus.CANCELLED,
+        )
         .annotate(answered=Count("id"), right=Count("id", _filter=Q(correct=True)))
         .group_by("question_id", "attempt__phase")
         .values("question_id", "attempt__phase", "answered", "right")
@@ -210,7 +220,7 @@ RATINGS = (1, 2, 3, 4, 5)
 @dataclass(frozen=True)
 class RatingCell:
     rating: int
-    count: int | None  # None: hidden, fewer than the minimum cell (or hidden with one)
+    count: int
 
 
 @dataclass(frozen=True)
@@ -223,48 +233,64 @@ class WrittenAnswers:
 class FeedbackDetails:
     """What staff may see of a session's feedback.
 
-    Below ``min_cell`` responses only their number is shown: a mean of one response is that
-    person's rating, and with a handful of answers the staff who met them can tell who wrote
-    what. From ``min_cell`` on: the mean rating, the distribution with its small cells hidden
+    While the form is open, and below ``min_cell`` responses, only their number is shown
+    (:func:`feedback_shown`): a mean of one response is that person's rating, and with a
+    handful of answers the staff who met them can tell who wrote what. Once closed, from
+    ``min_cell`` on: the mean rating, the distribution unless a rating was given by too few
     (see :func:`rating_distribution`) and the written answers, shuffled so that their order
     says nothing about who answered when."""
 
     responses: int
     min_cell: int
+    closes_at: datetime  # when the form closes, and the ratings and answers can show
+    closed: bool
     mean_rating: float | None
-    distribution: list[RatingCell]
+    distribution: list[RatingCell]  # empty when a rating was given by too few people
     answers: list[WrittenAnswers]
 
     @property
     def shown(self) -> bool:
-        return feedback_shown(self.responses, self.min_cell)
+        return feedback_shown(self.responses, self.min_cell, closed=self.closed)
 
 
-def feedback_shown(responses: int, min_cell: int) -> bool:
-    """**The** rule: a session's ratings and answers are shown from ``min_cell`` responses."""
-    return responses >= min_cell
+def feedback_shown(responses: int, min_cell: int, *, closed: bool) -> bool:
+    """**The** rule: a session's ratings and answers are shown once its feedback form has
+    closed for everyone, and from ``min_cell`` responses. While it is open, figures that
+    change with each answer would give that answer away to whoever looks before and after
+    (the count goes from 7 to 8: the new rating is 8 × the new mean − 7 × the old)."""
+    return closed and responses >= min_cell
+
+
+def feedback_closed(session: Session, now: datetime) -> bool:
+    return now >= closes_at(session)
 
 
 def rating_distribution(counts: dict[int, int], *, min_cell: int) -> list[RatingCell]:
-    """A cell for each rating, those with fewer than ``min_cell`` (but some) hidden. With
-    exactly one cell hidden the responses minus the cells shown would give it back, so the
-    smallest cell shown (that is not 0) is hidden too, as reports do (reports/suppression.py)."""
-    hidden = {r for r in RATINGS if 0 < counts.get(r, 0) < min_cell}
-    if len(hidden) == 1:
-        shown = [r for r in RATINGS if r not in hidden and counts.get(r, 0) > 0]
-        if shown:
-            hidden.add(min(shown, key=lambda r: counts[r]))
-    return [RatingCell(r, None if r in hidden else counts.get(r, 0)) for r in RATINGS]
+    """A cell for each rating — or none at all when some rating was given by fewer than
+    ``min_cell`` people (but some). Hiding only the small cells does not hold: the responses
+    minus the cells shown give back the hidden ones together, and with two hidden, the mean
+    rating shown beside them gives back each (6 responses, mean 4.33: one 1 and five 5s)."""
+    if any(0 < counts.get(r, 0) < min_cell for r in RATINGS):
+        return []
+    return [RatingCell(r, counts.get(r, 0)) for r in RATINGS]
 
 
 async def feedback_details(
-    session_id: int, *, min_cell: int, shuffle: Callable[[list[str]], None] | None = None
+    session: Session,
+    *,
+    min_cell: int,
+    now: datetime,
+    shuffle: Callable[[list[str]], None] | None = None,
 ) -> FeedbackDetails:
+    session_id = session.id
     figures = await _feedback(session_id)
-    if not feedback_shown(figures.responses, min_cell):
+    closed = feedback_closed(session, now)
+    if not feedback_shown(figures.responses, min_cell, closed=closed):
         return FeedbackDetails(
             responses=figures.responses,
             min_cell=min_cell,
+            closes_at=closes_at(session),
+            closed=closed,
             mean_rating=None,
             distribution=[],
             answers=[],
@@ -279,6 +305,8 @@ async def feedback_details(
     return FeedbackDetails(
         responses=figures.responses,
         min_cell=min_cell,
+        closes_at=closes_at(session),
+        closed=closed,
         mean_rating=figures.mean_rating,
         distribution=rating_distribution(counts, min_cell=min_cell),
         answers=await _written_answers(session_id, shuffle or _RANDOM.shuffle),

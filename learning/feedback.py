@@ -55,7 +55,7 @@ from sala.errors import ValidationFailed
 from sala.forms import FieldReader
 from sala.i18n import N_, gettext
 
-OPEN_DAYS = 30  # the form closes this many days after the session ends
+OPEN_DAYS = 14  # the form closes this many days after the session ends; its figures show then
 ANSWER_MAX = 1000  # characters per answer in words
 RATINGS = (1, 2, 3, 4, 5)
 RATING_WORDS = {

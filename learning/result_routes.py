@@ -7,6 +7,8 @@ GET /staff/sessions/{id}/evaluation     admin, the session's facilitators: n, me
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -29,7 +31,7 @@ async def results(request: Request) -> Response:
             "session": session,
             "evaluation": await session_evaluation(session.id),
             "questions": await question_figures(session.id),
-            "feedback": await feedback_details(session.id, min_cell=min_cell),
+            "feedback": await feedback_details(session, min_cell=min_cell, now=datetime.now(UTC)),
         },
     )
 

@@ -42,7 +42,7 @@ tables are small (one row per test taken, one per response); every look counts a
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo
 from tortoise import connections
 
 from learning.evaluation import normalised_gain
+from learning.feedback import OPEN_DAYS
 from learning.models import Phase
 from reports import services
 from reports.services import Dimension, ReachQuery
@@ -184,6 +185,13 @@ _PAIRS_WHERE = ") x ON x.registration_id = a.registration_id WHERE a.phase = ? A
 _RATINGS_SQL = "COUNT(*) AS responses, SUM(f.rating) AS rating_points"
 _FEEDBACK_FROM = " FROM learning_feedback f JOIN ("
 _FEEDBACK_WHERE = ") x ON x.session_id = f.session_id"
+# Only sessions whose own results page shows their ratings (learning.evaluation
+# .feedback_shown): closed, and at least the smallest group. Otherwise a session's hidden
+# ratings come back as a row minus the others (a month of two sessions, one shown on its page).
+_FEEDBACK_SHOWN = (
+    " AND s.ends_at <= ?"
+    " AND (SELECT COUNT(*) FROM learning_feedback g WHERE g.session_id = s.id) >= ?"
+)
 
 
 def _key(by: Dimension, dialect: str, tz: ZoneInfo) -> tuple[str, list[Any]]:
@@ -211,9 +219,18 @@ class Statements:
         return found + ([self.feedback] if self.feedback else [])
 
 
-def statements(query: ReachQuery, *, viewer: StaffUser, tz: ZoneInfo, dialect: str) -> Statements:
+def statements(
+    query: ReachQuery,
+    *,
+    viewer: StaffUser,
+    tz: ZoneInfo,
+    dialect: str,
+    min_cell: int = 5,
+    now: datetime | None = None,
+) -> Statements:
     """The report's statements, ``?`` placeholders, for ``dialect`` (also what the tests check
-    against the models)."""
+    against the models). Ratings count only from sessions whose feedback has closed by
+    ``now`` with at least ``min_cell`` responses."""
     where, where_params = services._where(query, viewer, tz)
     key_sql, key_params = _key(query.by, dialect, tz)
     phases = [Phase.PRE.value, Phase.POST.value]
@@ -221,12 +238,14 @@ def statements(query: ReachQuery, *, viewer: StaffUser, tz: ZoneInfo, dialect: s
     keyed = [*key_params, *where_params, *phases]
     keyed_pairs = f"SELECT {registrations}, {key_sql} AS key{where}{_PAIRS_WHERE}"
     feedback = None
+    closed_before = (now or datetime.now(UTC)) - timedelta(days=OPEN_DAYS)
     if query.by in RATINGS_BY:
         # The report's sessions once each (the derived table's rows are per registration).
         feedback = (
             f"SELECT x.key AS key, {_RATINGS_SQL}{_FEEDBACK_FROM}SELECT DISTINCT"
-            f" s.id AS session_id, {key_sql} AS key{where}{_FEEDBACK_WHERE} GROUP BY x.key",
-            [*key_params, *where_params],
+            f" s.id AS session_id, {key_sql} AS key{where}{_FEEDBACK_SHOWN}{_FEEDBACK_WHERE}"
+            " GROUP BY x.key",
+            [*key_params, *where_params, closed_before, min_cell],
         )
     return Statements(
         pairs=(
@@ -299,7 +318,9 @@ async def learning_report(
     if query.by not in BREAKDOWNS:
         raise ValueError(f"no learning figures by {query.by}")
     connection = connections.get("default")
-    found = statements(query, viewer=viewer, tz=tz, dialect=connection.capabilities.dialect)
+    found = statements(
+        query, viewer=viewer, tz=tz, dialect=connection.capabilities.dialect, min_cell=min_cell
+    )
 
     sums: dict[str, _Sums] = {}
     total = _Sums()

@@ -6,7 +6,7 @@ Vanna took only the pre-test (0 right); Kosal only the post-test (4). Pairs: Dar
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -19,6 +19,7 @@ from learning.evaluation import (
     rating_distribution,
     session_evaluation,
 )
+from learning.feedback import closes_at
 from learning.models import (
     Attempt,
     AttemptAnswer,
@@ -151,32 +152,44 @@ async def test_a_session_without_tests_has_no_question_figures(client: object) -
     assert await question_figures(session.id) == []
 
 
-def test_small_rating_cells_are_hidden_with_one_more_when_alone() -> None:
-    def counts(cells: list[RatingCell]) -> list[int | None]:
+def test_the_ratings_one_by_one_show_only_when_no_rating_is_a_small_group() -> None:
+    def counts(cells: list[RatingCell]) -> list[int]:
         return [cell.count for cell in cells]
 
     assert counts(rating_distribution({5: 6, 4: 5}, min_cell=5)) == [0, 0, 0, 5, 6]
-    # Two small cells give away only their sum: nothing more is hidden.
-    assert counts(rating_distribution({5: 6, 3: 2, 1: 1}, min_cell=5)) == [None, 0, None, 0, 6]
-    # One small cell alone: the smallest cell shown goes too.
-    assert counts(rating_distribution({5: 7, 4: 6, 2: 1}, min_cell=5)) == [0, None, 0, None, 7]
+    # Hiding the small cells alone gives them back: 7 responses, five 5s and two hidden
+    # cells of 1 and 2 must each be 1; with the mean beside two hidden cells, each count.
+    assert rating_distribution({5: 5, 2: 1, 1: 1}, min_cell=5) == []
+    assert rating_distribution({5: 5, 1: 1}, min_cell=5) == []
+    assert rating_distribution({5: 7, 4: 6, 2: 1}, min_cell=5) == []
 
 
-async def test_feedback_details_follow_the_minimum_cell(client: object) -> None:
+async def test_feedback_shows_once_the_form_closed_and_from_the_minimum_cell(
+    client: object,
+) -> None:
     session = await make_session(topic="sogie")
     question = await FeedbackQuestion.create(text_en="What will you use?")
-    for n, rating in enumerate((5, 5, 4, 5)):
+    for n, rating in enumerate((5, 5, 4, 5, 4, 4, 5, 5)):
         await FeedbackResponse.create(
             session=session, day=date(2026, 12, 3), rating=rating,
             answers={str(question.id): f"words {n}"} if n % 2 == 0 else {},
         )  # fmt: skip
-    hidden = await feedback_details(session.id, min_cell=5)
-    assert (hidden.responses, hidden.shown, hidden.mean_rating) == (4, False, None)
-    assert (hidden.distribution, hidden.answers) == ([], [])
+    open_until = closes_at(session)
+    while_open = await feedback_details(session, min_cell=4, now=open_until - timedelta(hours=1))
+    assert (while_open.responses, while_open.shown, while_open.mean_rating) == (8, False, None)
+    assert (while_open.distribution, while_open.answers) == ([], [])
 
-    shown = await feedback_details(session.id, min_cell=4, shuffle=list.reverse)
-    assert (shown.responses, shown.shown, shown.mean_rating) == (4, True, 4.75)
-    assert [c.count for c in shown.distribution] == [0, 0, 0, None, None]
+    too_few = await feedback_details(session, min_cell=9, now=open_until)
+    assert (too_few.responses, too_few.shown, too_few.mean_rating) == (8, False, None)
+    assert (too_few.distribution, too_few.answers) == ([], [])
+
+    shown = await feedback_details(session, min_cell=3, now=open_until, shuffle=list.reverse)
+    assert (shown.responses, shown.shown, shown.mean_rating) == (8, True, 4.625)
+    assert [c.count for c in shown.distribution] == [0, 0, 0, 3, 5]
     [written] = shown.answers
     assert written.question is not None and written.question.id == question.id
-    assert sorted(written.texts) == ["words 0", "words 2"]
+    assert sorted(written.texts) == ["words 0", "words 2", "words 4", "words 6"]
+
+    small_cell = await feedback_details(session, min_cell=4, now=open_until)
+    assert (small_cell.shown, small_cell.mean_rating) == (True, 4.625)
+    assert small_cell.distribution == []  # three 4s: a small group

@@ -11,12 +11,13 @@ Another session's attempt (4 of 4) and feedback are never counted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
 
 from events.models import Session, Topic
+from learning.feedback import closes_at
 from learning.models import (
     Attempt,
     AttemptAnswer,
@@ -30,7 +31,14 @@ from learning.models import (
 )
 from sala.config import Settings
 from sala.models import Role, StaffUser
-from tests.factories import log_in, make_session, make_staff, register_person, token_for
+from tests.factories import (
+    log_in,
+    make_session,
+    make_staff,
+    move_session,
+    register_person,
+    token_for,
+)
 
 ANSWERS: dict[str, dict[Phase, set[int]]] = {  # who: phase: the questions (1–4) right
     "dara": {Phase.PRE: {1}, Phase.POST: {1, 2, 3}},
@@ -127,6 +135,11 @@ async def build_results_data(settings: Settings) -> ResultsData:
     await take(other, elsewhere.registration.id, test, Phase.PRE, dict.fromkeys(questions, True))
     await give_feedback(other, [1] * 6)
     feedback_question = await FeedbackQuestion.create(text_en="What will you use?")
+    # Three weeks ago: the feedback form has closed (ratings show only then).
+    for held in (session, other):
+        await move_session(held, datetime.now(UTC) - timedelta(days=21))
+    session = await Session.get(id=session.id)
+    other = await Session.get(id=other.id)
     return ResultsData(
         session=session,
         other=other,
@@ -165,9 +178,30 @@ async def test_figures_of_hand_made_answers(
         "pairs_pre_mean": 0.375,
         "pairs_post_mean": 0.875,
         "normalised_gain": 0.8,  # (0.875 - 0.375) / (1 - 0.375)
-        "feedback": {"responses": 6, "mean_rating": 3.8333, "suppressed": False},
+        "feedback": {
+            "responses": 6,
+            "mean_rating": 3.8333,
+            "suppressed": False,
+            "ratings_from": closes_at(results_data.session).isoformat(),
+        },
         "min_cell": 5,
     }
+
+
+async def test_the_mean_rating_waits_for_the_feedback_form_to_close(
+    client: httpx.AsyncClient, results_data: ResultsData
+) -> None:
+    """Watched while answers arrive, a mean gives each new rating away (8 × m8 − 7 × m7)."""
+    session = results_data.session
+    await move_session(session, datetime.now(UTC) - timedelta(days=2))
+    await give_feedback(session, [5, 4, 4, 3, 5, 2])
+    headers = await token_for(results_data.admin)
+    feedback = (await client.get(_url(session), headers=headers)).json()["feedback"]
+    assert feedback["responses"] == 6
+    assert (feedback["mean_rating"], feedback["suppressed"]) == (None, True)
+    closing = datetime.fromisoformat(feedback["ratings_from"])
+    assert closing == closes_at(await Session.get(id=session.id))
+    assert closing > datetime.now(UTC)
 
 
 async def test_a_session_without_answers_has_nulls(
@@ -179,7 +213,12 @@ async def test_a_session_without_answers_has_nulls(
     body = answer.json()
     assert body["pre"] == {"n": 0, "mean": None} and body["post"] == {"n": 0, "mean": None}
     assert (body["pairs"], body["normalised_gain"]) == (0, None)
-    assert body["feedback"] == {"responses": 0, "mean_rating": None, "suppressed": False}
+    feedback = body["feedback"]
+    assert (feedback["responses"], feedback["mean_rating"], feedback["suppressed"]) == (
+        0,
+        None,
+        False,
+    )
 
 
 async def test_the_mean_rating_of_fewer_than_min_cell_responses_is_withheld(
@@ -189,12 +228,22 @@ async def test_the_mean_rating_of_fewer_than_min_cell_responses_is_withheld(
     answer = await client.get(
         _url(results_data.session), headers=await token_for(results_data.admin)
     )
-    assert answer.json()["feedback"] == {"responses": 4, "mean_rating": None, "suppressed": True}
+    feedback = answer.json()["feedback"]
+    assert (feedback["responses"], feedback["mean_rating"], feedback["suppressed"]) == (
+        4,
+        None,
+        True,
+    )
     await give_feedback(results_data.session, [2])
     answer = await client.get(
         _url(results_data.session), headers=await token_for(results_data.admin)
     )
-    assert answer.json()["feedback"] == {"responses": 5, "mean_rating": 3.0, "suppressed": False}
+    feedback = answer.json()["feedback"]
+    assert (feedback["responses"], feedback["mean_rating"], feedback["suppressed"]) == (
+        5,
+        3.0,
+        False,
+    )
 
 
 async def test_full_marks_before_leave_the_gain_null(

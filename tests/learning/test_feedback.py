@@ -132,7 +132,7 @@ async def test_only_people_who_came_get_the_form_after_the_end(
     assert page.status_code == 403
 
 
-async def test_the_form_closes_thirty_days_after_the_end(
+async def test_the_form_closes_open_days_after_the_end(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
     session = await _ended_session()

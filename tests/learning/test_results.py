@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from events.models import Topic
 from learning.models import Phase, SessionEvaluation
 from sala.config import Settings
-from tests.factories import log_in, make_session, register_person
+from tests.factories import log_in, make_session, move_session, register_person
 from tests.learning.test_evaluation_api import (
     ResultsData,
     build_results_data,
@@ -125,24 +126,53 @@ async def test_feedback_from_the_minimum_cell_shows_ratings_and_answers(
 ) -> None:
     question = results_data.feedback_question
     words = [f"Answer number {n}" for n in range(1, 8)]
-    # 5 × 5, 4 × 5, 2 × 1: the lone 2 is hidden, and so is the 4 (or 5 − 4 − 2 gives it back).
-    await give_feedback(results_data.session, [5] * 5 + [4] * 5 + [2], {question: words})
+    await give_feedback(results_data.session, [5] * 5 + [4] * 6, {question: words})
     await log_in(client, results_data.facilitator)
     page = await _page(client, results_data.session.id)
     text = _text(page)
     assert "11 responses" in text
-    assert "Mean rating: 4.3 out of 5" in text  # 47 / 11
+    assert "Mean rating: 4.5 out of 5" in text  # 49 / 11
     assert _rows(page, "rating-table") == [
         ["1", "0"],
-        ["2 (figures hidden to protect small groups)", "Fewer than 5"],
+        ["2", "0"],
         ["3", "0"],
-        ["4 (figures hidden to protect small groups)", "Fewer than 5"],
+        ["4", "6"],
         ["5", "5"],
     ]
     assert "What will you use?" in text
     listed = re.findall(r"<li>(Answer number \d)</li>", page)
     assert sorted(listed) == words  # every written answer, once, in some order
     assert "Too few answers" not in text
+
+
+async def test_a_rating_given_by_a_small_group_hides_the_ratings_one_by_one(
+    client: httpx.AsyncClient, results_data: ResultsData
+) -> None:
+    """Hiding only the lone 2 would not hold: 11 responses minus the cells shown give it
+    back; with two cells hidden, the mean beside them gives back each."""
+    await give_feedback(results_data.session, [5] * 5 + [4] * 5 + [2])
+    await log_in(client, results_data.admin)
+    page = await _page(client, results_data.session.id)
+    text = _text(page)
+    assert "Mean rating: 4.3 out of 5" in text  # 47 / 11
+    assert 'id="rating-table"' not in page
+    assert "some rating was given by fewer than 5 people" in text
+
+
+async def test_nothing_but_the_count_while_the_feedback_form_is_open(
+    client: httpx.AsyncClient, results_data: ResultsData
+) -> None:
+    """A facilitator who reloads the page after each answer must not learn that answer."""
+    question = results_data.feedback_question
+    await move_session(results_data.session, datetime.now(UTC) - timedelta(days=1))
+    await give_feedback(results_data.session, [5] * 6, {question: ["A secret answer"] * 6})
+    await log_in(client, results_data.facilitator)
+    page = await _page(client, results_data.session.id)
+    text = _text(page)
+    assert "6 responses" in text
+    assert "show when the feedback form closes" in text
+    assert "Mean rating" not in text and "A secret answer" not in page
+    assert 'id="rating-table"' not in page
 
 
 async def test_written_answers_come_in_random_order(

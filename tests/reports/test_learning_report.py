@@ -247,21 +247,25 @@ async def test_small_cells_read_fewer_than_and_the_total_gives_none_back(
     # February's 2 responses are small; alone, the total (5) minus January (3) would give
     # them back, so January's feedback is hidden too.
     by_month = await _report(history.admin, Dimension.MONTH, min_cell=3)
+    # February's 2 responses are fewer than 3: its session's own results page does not show
+    # them, so they count nowhere (a row minus the others would give them back); January's 3
+    # do, and the total is January's alone.
     assert [(row.tests_hidden, row.ratings_hidden) for row in by_month.rows] == [
-        (Hidden.SMALL, Hidden.PROTECTS),
-        (Hidden.SMALL, Hidden.SMALL),
+        (Hidden.SMALL, None),
+        (Hidden.SMALL, None),
     ]
-    assert all(row.tests is None and row.ratings is None for row in by_month.rows)
-    assert _cells(by_month)["total"] == (TOTAL_TESTS, (5, 3.6))
-    # 5 at least: the total's tests (4 people) are hidden too; its 5 responses are not, and
-    # then both months' feedback must stay hidden (each is small, and 2 + 3 is not).
+    assert [_ratings(row.ratings) for row in by_month.rows] == [(3, 4.0), (0, None)]
+    assert all(row.tests is None for row in by_month.rows)
+    assert _cells(by_month)["total"] == (TOTAL_TESTS, (3, 4.0))
+    # 5 at least: the total's tests (4 people) are hidden too; no session has 5 responses,
+    # so no rating counts.
     by_topic = await _report(history.admin, Dimension.TOPIC, min_cell=5)
     assert by_topic.total.tests is None and by_topic.total.tests_hidden == Hidden.SMALL
-    assert _ratings(by_topic.total.ratings) == (5, 3.6)
-    assert [row.ratings_hidden for row in by_topic.rows] == [Hidden.SMALL, Hidden.SMALL]
+    assert _ratings(by_topic.total.ratings) == (0, None)
+    assert [_ratings(row.ratings) for row in by_topic.rows] == [(0, None), (0, None)]
     # 6: every figure is hidden.
     none = await _report(history.admin, Dimension.TOPIC, min_cell=6)
-    assert none.total.tests is None and none.total.ratings is None
+    assert none.total.tests is None and _ratings(none.total.ratings) == (0, None)
 
 
 def test_hidden_rows_keep_hiding_until_the_hidden_ones_are_big_enough_together() -> None:
