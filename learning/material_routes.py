@@ -10,23 +10,23 @@ anyone   /sessions/{id}/materials/{material id}         a public material, from 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
-from starlette.types import Message
+from starlette.types import Message, Receive, Scope, Send
 
 from attendees.manage import registration_for_token
 from events.models import Session
 from events.services import get_session_for_staff
 from learning import materials as service
 from learning.errors import MaterialNotFound, MaterialTooLarge
+from learning.materials import MaterialsZipBusy, MaterialsZipTooOften
 from learning.models import Material, MaterialAudience
 from sala.config import Settings
 from sala.csrf import CSRF_FIELD, read_form
@@ -34,12 +34,20 @@ from sala.errors import SalaError, ValidationFailed
 from sala.forms import parse_id
 from sala.models import Role, StaffUser
 from sala.permissions import public, staff_page
+from sala.ratelimit import RateLimiter, client_ip
 from sala.responses import PRIVATE_HEADERS
 from sala.templating import render
 
 # Room in an upload's body for the form's other fields and the multipart framing.
 FORM_ALLOWANCE = 64 * 1024
 _DONE = ("add_file", "add_link", "up", "down", "delete")
+
+# ZIPs sent at once by one process: each holds a connection and reads the disk while it is
+# sent, so a crowd of requests gets a quick "try again" instead of a growing queue.
+ZIPS_AT_ONCE = 2
+ZIP_BUSY_RETRY_SECONDS = 30
+ZIPS_PER_REGISTRATION = (5, 600.0)  # ZIPs per 10 minutes for one registration
+ZIPS_PER_ADDRESS = (60, 600.0)  # … and from one address (a whole class behind one network)
 
 
 def _file_response(material: Material, settings: Settings) -> Response:
@@ -210,20 +218,105 @@ async def material(request: Request) -> Response:
     return _file_response(found, settings)
 
 
+class ZipSlots:
+    """How many ZIPs this process is sending; taken without waiting, or refused.
+
+    A plain counter: the event loop runs one request at a time, so nothing can come
+    between the check and the count (an ``asyncio.Semaphore`` would, besides, tie itself to
+    the first event loop it waits on)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.taken = 0
+
+    def take(self) -> bool:
+        if self.taken >= self.size:
+            return False
+        self.taken += 1
+        return True
+
+    def give_back(self) -> None:
+        self.taken = max(0, self.taken - 1)
+
+
+zip_slots = ZipSlots(ZIPS_AT_ONCE)
+
+
+class _ZipResponse(StreamingResponse):
+    """The streamed ZIP; whatever happens to the answer (sent, the person gone, an error),
+    its slot is given back and the making of it closed, so no file stays open."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], slots: ZipSlots) -> None:
+        super().__init__(
+            chunks,
+            media_type="application/zip",
+            headers={
+                **PRIVATE_HEADERS,
+                "content-disposition": service.content_disposition("materials.zip"),
+            },
+        )
+        self._chunks = chunks
+        self._slots = slots
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._slots.give_back()
+            aclose = getattr(self._chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+def zip_limiters(request: Request) -> tuple[RateLimiter, RateLimiter]:
+    """The ZIP's limits (per registration, per address), kept on the app and made on first
+    use, switched on or off with ``SALA_RATE_LIMITS`` like every other limit."""
+    state = request.app.state
+    limiters: tuple[RateLimiter, RateLimiter] | None = getattr(state, "zip_limiters", None)
+    if limiters is None:
+        enabled = state.settings.rate_limits
+        limiters = (
+            RateLimiter(
+                limit=ZIPS_PER_REGISTRATION[0],
+                window_seconds=ZIPS_PER_REGISTRATION[1],
+                enabled=enabled,
+            ),
+            RateLimiter(
+                limit=ZIPS_PER_ADDRESS[0], window_seconds=ZIPS_PER_ADDRESS[1], enabled=enabled
+            ),
+        )
+        state.zip_limiters = limiters
+    return limiters
+
+
+def _refused(request: Request, exc: SalaError, retry_after: int) -> Response:
+    return render(
+        request,
+        "error.html",
+        {"status": exc.status_code, "code": exc.code, "message": exc.translated()},
+        status_code=exc.status_code,
+        headers={**PRIVATE_HEADERS, "retry-after": str(retry_after)},
+    )
+
+
 @public
 async def materials_zip(request: Request) -> Response:
+    """All the registration may see, one ZIP streamed as it is made: limited per
+    registration and per address, and refused (503) while ``ZIPS_AT_ONCE`` are being sent."""
     settings = request.app.state.settings
     registration = await registration_for_token(request.path_params["token"], settings)
-    path: Path = await service.materials_zip(registration, settings, datetime.now(UTC))
-    return FileResponse(
-        path,
-        media_type="application/zip",
-        headers={
-            **PRIVATE_HEADERS,
-            "content-disposition": service.content_disposition("materials.zip"),
-        },
-        background=BackgroundTask(path.unlink, missing_ok=True),
-    )
+    chunks = await service.materials_zip(registration, settings, datetime.now(UTC))
+    # Busy first: a "try again in a minute" does not count against the person's own tries.
+    if zip_slots.taken >= zip_slots.size:
+        return _refused(request, MaterialsZipBusy(), ZIP_BUSY_RETRY_SECONDS)
+    by_registration, by_address = zip_limiters(request)
+    if not (
+        by_registration.hit(f"registration:{registration.id}")
+        and by_address.hit(client_ip(request))
+    ):
+        return _refused(request, MaterialsZipTooOften(), int(ZIPS_PER_REGISTRATION[1]))
+    zip_slots.take()  # free: nothing was awaited since the check above
+    return _ZipResponse(chunks, zip_slots)
 
 
 # ----------------------------------------------------------------------------- anyone

@@ -10,8 +10,11 @@
   for people who came once checked in, and the public ones from their date; anyone else
   (waitlisted, cancelled) only the public ones.
 - A file is reached through a **short-lived signed link** (:func:`material_token`, an hour)
-  naming the material and the registration; the download checks again, then, that this
-  registration may see it, so a link copied before a cancellation stops working.
+  naming the material, the registration and a digest of its manage key; the download checks
+  again, then, that this registration may see it, so a link copied before a cancellation, or
+  before the manage link was reset (a new key), stops working.
+- The ZIP of all of them (:func:`materials_zip`) is streamed as it is made, file by file in
+  small chunks, never written whole anywhere: nothing to fill the disk, nothing to clean up.
 - Only a public material past its date answers at an address anyone can type
   (:func:`public_material`).
 """
@@ -19,13 +22,13 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import os
 import secrets
-import shutil
-import tempfile
+import time
 import unicodedata
 import zipfile
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -44,7 +47,7 @@ from learning.errors import MaterialLinkExpired, MaterialNotFound
 from learning.models import FILE_NAME_MAX, NAME_MAX, Material, MaterialAudience
 from sala import audit, links
 from sala.config import Settings
-from sala.errors import ValidationFailed
+from sala.errors import RateLimited, SalaError, ValidationFailed
 from sala.forms import FieldReader, parse_id
 from sala.i18n import N_, format_number, gettext
 from sala.models import StaffUser
@@ -68,6 +71,24 @@ _EXTENSIONS_OF = {
 
 
 # ----------------------------------------------------------------------------- errors
+
+
+class MaterialsZipBusy(SalaError):
+    """As many ZIPs as a process makes at once are being sent: try again shortly."""
+
+    status_code = 503
+    code = "materials_zip_busy"
+    message = N_("Many people are downloading materials right now. Please try again in a minute.")
+
+
+class MaterialsZipTooOften(RateLimited):
+    """This registration (or this address) asked for the ZIP too many times lately."""
+
+    code = "materials_zip_rate_limited"
+    message = N_(
+        "You have downloaded the materials several times in a short while. "
+        "Please wait a few minutes and try again."
+    )
 
 
 # ----------------------------------------------------------------------------- reading input
@@ -387,8 +408,16 @@ def _serializer_for(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=_SALT)
 
 
+def _manage_key_digest(registration: Registration, settings: Settings) -> str:
+    """A short keyed digest of the registration's manage key, for the signed link: a reset
+    manage link (a new key) no longer matches, and the link never carries the key itself."""
+    message = f"{_SALT}:{registration.id}:{registration.manage_key}".encode()
+    return hmac.new(settings.secret_key.encode(), message, "sha256").hexdigest()[:16]
+
+
 def material_token(material: Material, registration: Registration, settings: Settings) -> str:
-    return str(_serializer_for(settings.secret_key).dumps([material.id, registration.id]))
+    payload = [material.id, registration.id, _manage_key_digest(registration, settings)]
+    return str(_serializer_for(settings.secret_key).dumps(payload))
 
 
 async def material_for_token(
@@ -397,23 +426,29 @@ async def material_for_token(
     """The material of a signed link, if the registration it names may still see it.
 
     An expired link is a 410 (get a new one from the manage page); a forged one, one of a
-    registration that may no longer see it, or of a material since deleted, a 404."""
+    registration that may no longer see it or whose manage link was reset since, or of a
+    material since deleted, a 404."""
     if len(token) > 200:
         raise MaterialNotFound()
     try:
-        material_id, registration_id = _serializer_for(settings.secret_key).loads(
+        material_id, registration_id, digest = _serializer_for(settings.secret_key).loads(
             token, max_age=LINK_MAX_AGE
         )
     except SignatureExpired as exc:
         raise MaterialLinkExpired() from exc
     except (BadSignature, ValueError, TypeError) as exc:
         raise MaterialNotFound() from exc
-    if not isinstance(material_id, int) or not isinstance(registration_id, int):
+    if (
+        not isinstance(material_id, int)
+        or not isinstance(registration_id, int)
+        or not isinstance(digest, str)
+    ):
         raise MaterialNotFound()
     registration = await Registration.filter(id=registration_id).first()
     material = await Material.filter(id=material_id).first()
     if (
         registration is None
+        or not hmac.compare_digest(digest, _manage_key_digest(registration, settings))
         or material is None
         or material.is_link
         or material.session_id != _session_id(registration)
@@ -509,32 +544,77 @@ def _links_text(materials: Iterable[Material]) -> str:
     return "\n".join(lines)
 
 
-def _write_zip(materials: list[Material], settings: Settings) -> Path:
-    """The ZIP in a private temporary file (stored, not compressed: PDFs and pictures are
-    already), for the caller to send and delete."""
-    fd, name = tempfile.mkstemp(prefix="sala-materials-", suffix=".zip")
-    path = Path(name)
+class _Chunks:
+    """Where the ZIP is written: a stream that only keeps what was written until taken.
+
+    It cannot seek or tell, so ``zipfile`` writes each entry's sizes and CRC after its
+    data (a data descriptor) and the central directory at the end, as streamed ZIPs do."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes, /) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def _open_stored(path: Path) -> tuple[IO[bytes], int] | None:
+    """A stored file open for reading, and its size; None if it was deleted meanwhile."""
     try:
-        with os.fdopen(fd, "wb") as out, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
-            for entry_name, material in _zip_names(materials):
-                try:
-                    data = file_path(material, settings).open("rb")
-                except FileNotFoundError:
-                    continue  # deleted meanwhile
-                with data, archive.open(entry_name, "w") as dest:
-                    shutil.copyfileobj(data, dest, _CHUNK)
-            if text := _links_text(materials):
-                archive.writestr("links.txt", text)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
+        source = path.open("rb")
+    except FileNotFoundError:
+        return None
+    return source, os.fstat(source.fileno()).st_size
 
 
-async def materials_zip(registration: Registration, settings: Settings, now: datetime) -> Path:
-    """A ZIP of every material this registration may see (links in ``links.txt``), made in
-    a thread: a session's files may be large. Not found when there is nothing to put in it."""
+async def _zip_chunks(materials: list[Material], settings: Settings) -> AsyncIterator[bytes]:
+    """The ZIP, piece by piece (stored, not compressed: PDFs and pictures already are).
+
+    At most one chunk of one file is in memory; the disk is read in a thread, a chunk at a
+    time, only as fast as the answer is sent. Closed early (the person went away), it
+    closes the file it was reading and stops there."""
+    out = _Chunks()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for entry_name, material in _zip_names(materials):
+            opened = await asyncio.to_thread(_open_stored, file_path(material, settings))
+            if opened is None:
+                continue
+            source, size = opened
+            try:
+                info = zipfile.ZipInfo(entry_name, date_time=time.localtime()[:6])
+                info.compress_type = zipfile.ZIP_STORED
+                info.external_attr = 0o644 << 16
+                info.file_size = size  # decides whether the entry needs ZIP64
+                with archive.open(info, "w") as entry:
+                    while chunk := await asyncio.to_thread(source.read, _CHUNK):
+                        entry.write(chunk)
+                        yield out.take()
+            finally:
+                source.close()
+        if text := _links_text(materials):
+            archive.writestr("links.txt", text)
+    if rest := out.take():
+        yield rest
+
+
+async def materials_zip(
+    registration: Registration, settings: Settings, now: datetime
+) -> AsyncIterator[bytes]:
+    """A ZIP of every material this registration may see (links in ``links.txt``), as the
+    chunks to send, made only as they are asked for. Not found when there is nothing to
+    put in it (checked now, before any answer starts)."""
     materials = await visible_materials(registration, now)
     if not materials:
         raise MaterialNotFound()
-    return await asyncio.to_thread(_write_zip, materials, settings)
+    return _zip_chunks(materials, settings)

@@ -3,8 +3,11 @@ may see, through short-lived signed links; nothing is at a guessable address unl
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import re
+import tempfile
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,11 +17,14 @@ import httpx
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from PIL import Image
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect
 
 from attendees.manage import manage_url
+from attendees.models import Registration
 from attendees.registration import cancel_registration
 from events.models import Session
-from learning import materials
+from learning import material_routes, materials
 from learning.models import Material, MaterialAudience
 from sala.config import Settings
 from sala.models import AuditEntry, Role, StaffUser
@@ -484,6 +490,209 @@ async def test_the_zip_holds_what_the_registration_may_see(
         )
         assert answer.status_code == 404
         assert (await person.get("/registrations/forged/materials.zip")).status_code == 404
+
+
+def _zip_url(registration: Any, settings: Settings) -> str:
+    return f"/registrations/{_token(registration, settings)}/materials.zip"
+
+
+def _files_in(folder: Path) -> list[Path]:
+    return list(folder.iterdir())
+
+
+@pytest.fixture
+def no_temp_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """An empty temporary folder for the test, and every way to make a temporary file
+    refused: the ZIP must not need one."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("no temporary file")
+
+    for name in ("mkstemp", "NamedTemporaryFile", "TemporaryFile", "SpooledTemporaryFile"):
+        monkeypatch.setattr(tempfile, name, refused)
+    return folder
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The stored files the ZIP opens, to see that each is closed again."""
+    found: list[Any] = []
+    real = materials._open_stored
+
+    def recording(path: Path) -> Any:
+        result = real(path)
+        if result is not None:
+            found.append(result[0])
+        return result
+
+    monkeypatch.setattr(materials, "_open_stored", recording)
+    return found
+
+
+async def test_the_zip_is_streamed_whole_without_a_temporary_file(
+    client: httpx.AsyncClient,
+    new_client: Any,
+    settings: Settings,
+    attached: dict[str, Any],
+    no_temp_files: Path,
+    opened: list[Any],
+) -> None:
+    # A file of several chunks, its bytes all different, so a lost or doubled chunk shows.
+    big = PDF + bytes(range(256)) * 3500  # ~900 KB: 4 chunks
+    answer = await _upload(client, attached["session"], "big.pdf", big, title_en="Big")
+    assert answer.status_code == 303, answer.text
+    async with new_client() as person:
+        answer = await person.get(_zip_url(attached["people"]["Came"], settings))
+    assert answer.status_code == 200, answer.text
+    assert "content-length" not in answer.headers  # sent as it is made
+    with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
+        assert archive.testzip() is None  # every CRC right
+        assert archive.namelist()[-2:] == ["04 big.pdf", "links.txt"]
+        assert archive.read("04 big.pdf") == big
+        assert archive.read("01 Before.pdf") == PDF
+    assert _files_in(no_temp_files) == []
+    assert len(opened) == 4 and all(f.closed for f in opened)
+    assert material_routes.zip_slots.taken == 0
+
+
+@pytest.mark.parametrize("gone", ["disconnect", "send_fails"])
+async def test_a_person_gone_mid_zip_leaves_nothing_behind(
+    gone: str,
+    app: Starlette,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    attached: dict[str, Any],
+    no_temp_files: Path,
+    opened: list[Any],
+) -> None:
+    big = PDF + b"x" * (900 * 1024)
+    assert (await _upload(client, attached["session"], "big.pdf", big)).status_code == 303
+    path = _zip_url(attached["people"]["Came"], settings)
+    first_chunk = asyncio.Event()
+    sent: list[dict[str, Any]] = []
+    asked = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        asked += 1
+        if asked == 1:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await first_chunk.wait()
+        return {"type": "http.disconnect"}  # the phone lost its signal
+
+    async def send(message: dict[str, Any]) -> None:
+        if gone == "send_fails" and first_chunk.is_set():
+            raise OSError("connection reset by peer")
+        sent.append(message)
+        if message["type"] == "http.response.body" and message.get("body"):
+            first_chunk.set()
+            await asyncio.sleep(0.05)  # a slow network: the disconnect arrives meanwhile
+
+    scope = {
+        "type": "http",
+        # ASGI 2.4: the server tells of a gone client by failing ``send``; before, by a
+        # disconnect message while the answer is sent.
+        "asgi": {"version": "3.0", "spec_version": "2.4" if gone == "send_fails" else "2.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"accept-language", b"en")],
+        "client": ("127.0.0.1", 123),
+        "server": ("testserver", 80),
+    }
+    with contextlib.suppress(ClientDisconnect):
+        await app(scope, receive, send)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert 0 < len(body) < len(big)  # cut off, not sent to its end
+    assert not any(m.get("more_body") is False for m in sent[1:])
+    assert opened and all(f.closed for f in opened)
+    assert material_routes.zip_slots.taken == 0
+    assert _files_in(no_temp_files) == []
+
+
+async def test_a_busy_server_says_try_again_shortly(
+    new_client: Any, settings: Settings, attached: dict[str, Any]
+) -> None:
+    slots = material_routes.zip_slots
+    path = _zip_url(attached["people"]["Came"], settings)
+    held = 0
+    try:
+        while slots.take():  # as many ZIPs as it sends at once, being sent
+            held += 1
+        assert held == material_routes.ZIPS_AT_ONCE
+        async with new_client() as person:
+            answer = await person.get(path)
+            assert answer.status_code == 503
+            assert answer.headers["retry-after"] == "30"
+            assert "Many people are downloading materials right now." in answer.text
+            khmer = await person.get(path + "?lang=km")
+            assert khmer.status_code == 503 and '<html lang="km"' in khmer.text
+    finally:
+        for _ in range(held):
+            slots.give_back()
+    async with new_client() as person:
+        assert (await person.get(path)).status_code == 200
+    assert slots.taken == 0
+
+
+async def test_the_zip_is_limited_per_registration_and_per_address(
+    new_client: Any,
+    settings: Settings,
+    attached: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert settings.rate_limits  # the suite keeps the limits on; this test needs them
+    monkeypatch.setattr(material_routes, "ZIPS_PER_ADDRESS", (7, 600.0))
+    people = attached["people"]
+    per_registration = material_routes.ZIPS_PER_REGISTRATION[0]
+    async with new_client(address="203.0.113.7") as person:
+        for _ in range(per_registration):
+            assert (await person.get(_zip_url(people["Came"], settings))).status_code == 200
+        answer = await person.get(_zip_url(people["Came"], settings))
+        assert answer.status_code == 429
+        assert answer.headers["retry-after"] == "600"
+        assert "You have downloaded the materials several times in a short while." in answer.text
+        # Another registration from the same address: its own tries, up to the address's.
+        assert (await person.get(_zip_url(people["Confirmed"], settings))).status_code == 200
+        assert (await person.get(_zip_url(people["Confirmed"], settings))).status_code == 200
+        assert (await person.get(_zip_url(people["Confirmed"], settings))).status_code == 429
+    async with new_client(address="198.51.100.9") as elsewhere:
+        assert (await elsewhere.get(_zip_url(people["Confirmed"], settings))).status_code == 200
+        assert (await elsewhere.get(_zip_url(people["Came"], settings))).status_code == 429
+
+
+async def test_a_reset_manage_link_kills_the_material_links_it_gave(
+    new_client: Any, settings: Settings, attached: dict[str, Any]
+) -> None:
+    registration = attached["people"]["Confirmed"]
+    async with new_client() as person:
+        page = await person.get(_path(registration, settings))
+        link = _links(page.text)[0]
+        assert (await person.get(link)).status_code == 200
+        old_zip = _zip_url(registration, settings)
+        # The manage link is reset: a new manage key, as attendees/manage.py checks it.
+        await Registration.filter(id=registration.id).update(manage_key="a-new-manage-key")
+        assert (await person.get(link)).status_code == 404
+        assert (await person.get(old_zip)).status_code == 404
+        renewed = await Registration.get(id=registration.id)
+        page = await person.get(_path(renewed, settings))
+        new_link = _links(page.text)[0]
+        assert new_link != link and (await person.get(new_link)).status_code == 200
+        # The link carries a digest of the key, never the key itself.
+        assert "a-new-manage-key" not in new_link
+        # A link signed in the old form (no digest) is no link.
+        bare = URLSafeTimedSerializer(settings.secret_key, salt="sala.learning.material").dumps(
+            [attached["materials"]["Before"].id, registration.id]
+        )
+        assert (await person.get(f"/materials/{bare}")).status_code == 404
 
 
 async def test_only_public_materials_past_their_date_answer_at_their_address(
