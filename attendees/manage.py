@@ -4,7 +4,7 @@ download and delete their data."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -21,10 +21,13 @@ from certificates.models import Certificate
 from certificates.services import forget_pdf, revoke_certificates
 from checkin.models import CheckinScan
 from events.models import Session
+from learning.bank import pre_test_open, pre_test_open_anywhere
+from learning.models import Attempt, AttemptAnswer, Choice, Phase, SessionEvaluation, TestQuestion
 from sala import db, links
 from sala.config import Settings
 from sala.errors import ValidationFailed
 from sala.forms import FieldReader
+from sala.i18n import N_, gettext
 from sala.models import OutboxMessage, OutboxStatus
 
 MANAGE_LINK_DAYS = 400
@@ -150,13 +153,96 @@ def export_registration(registration: Registration) -> dict[str, Any]:
         "status": registration.status.value,
         "registered_at": registration.created_at.isoformat(),
         "consent_at": registration.consent_at.isoformat() if registration.consent_at else None,
+        "feedback": gettext(FEEDBACK_NOTE),
     }
+
+
+FEEDBACK_NOTE = N_(
+    "Feedback is anonymous: Sala keeps no link between your feedback and you, so it cannot "
+    "be part of your data."
+)
+
+
+async def export_tests(registration: Registration, now: datetime) -> list[dict[str, Any]]:
+    """The registration's test attempts, each question with the choices chosen.
+
+    Whether an answer was right stays ``null`` while it could give a pre-test away — the
+    rule of the review after the post-test (``learning.attempts``): once this registration
+    took its post-test, or its session has none, and no pre-test holding one of those
+    questions is open at any session."""
+    attempts = (
+        await Attempt.filter(registration_id=registration.id)
+        .select_related("test", "session")
+        .order_by("submitted_at", "id")
+    )
+    if not attempts:
+        return []
+    answers = (
+        await AttemptAnswer.filter(attempt_id__in=[a.id for a in attempts])
+        .select_related("question")
+        .order_by("id")
+    )
+    question_ids = {answer.question_id for answer in answers}
+    choices = {c.id: c for c in await Choice.filter(question_id__in=sorted(question_ids))}
+    session: Session = attempts[0].session
+    has_post = any(a.phase == Phase.POST for a in attempts) or not await _has_post_test(session)
+    shown = (
+        has_post
+        and not pre_test_open(session, now)
+        and not await pre_test_open_anywhere(question_ids, now)
+    )
+    exported = []
+    for attempt in attempts:
+        questions = []
+        for answer in (a for a in answers if a.attempt_id == attempt.id):
+            chosen = [int(part) for part in answer.chosen.split(",") if part]
+            questions.append(
+                {
+                    "question_en": answer.question.text_en,
+                    "question_km": answer.question.text_km,
+                    "chosen": [
+                        {"text_en": choices[i].text_en, "text_km": choices[i].text_km}
+                        for i in chosen
+                        if i in choices
+                    ],
+                    "right": answer.correct if shown else None,
+                }
+            )
+        exported.append(
+            {
+                "phase": attempt.phase.value,
+                "test_name_en": attempt.test.name_en,
+                "test_name_km": attempt.test.name_km,
+                "score": attempt.score,
+                "max_score": attempt.max_score,
+                "submitted_at": attempt.submitted_at.isoformat(),
+                "questions": questions,
+            }
+        )
+    return exported
+
+
+async def _has_post_test(session: Session) -> bool:
+    evaluation = await SessionEvaluation.get_or_none(session_id=session.id)
+    return (
+        evaluation is not None
+        and evaluation.post_test_id is not None
+        and await TestQuestion.filter(test_id=evaluation.post_test_id).exists()
+    )
+
+
+async def export_registrations(
+    registrations: Sequence[Registration], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Registrations as their holder reads them (sessions loaded), with their tests."""
+    when = now or datetime.now(UTC)
+    return [{**export_registration(r), "tests": await export_tests(r, when)} for r in registrations]
 
 
 async def export_data(registration: Registration) -> dict[str, Any]:
     """What Sala holds about this one registration. A manage link opens nothing else: all
     of a person's registrations are only ever sent to their email (``attendees.people``)."""
-    return {"registrations": [export_registration(registration)]}
+    return {"registrations": await export_registrations([registration])}
 
 
 async def delete_personal_data(registration: Registration, settings: Settings) -> int:
@@ -257,6 +343,12 @@ async def forget_registrations(
     )
     # The door's log keeps what happened, not who: the stored answers named the person.
     await CheckinScan.filter(registration_id__in=ids).update(answer="")
+    # Test attempts keep their scores and whether each question was right: all the session's
+    # figures and the reach report count (so they stay as they were); which choices the
+    # person picked is theirs and goes.
+    attempt_ids = await Attempt.filter(registration_id__in=ids).values_list("id", flat=True)
+    if attempt_ids:
+        await AttemptAnswer.filter(attempt_id__in=list(attempt_ids)).update(chosen="")
     await Invitation.filter(id__in=invitation_ids).exclude(email="").update(email="")
     certificates: list[Certificate] = []
     if certificates_too:

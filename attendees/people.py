@@ -29,7 +29,7 @@ from tortoise.transactions import in_transaction
 from attendees.errors import LinkExpired
 from attendees.manage import (
     anonymise,
-    export_registration,
+    export_registrations,
     forget_pdfs,
     forget_person,
     forget_registrations,
@@ -263,7 +263,7 @@ async def export_person(person: Person) -> dict[str, Any]:
             "language": person.language,
             "created_at": person.created_at.isoformat(),
         },
-        "registrations": [export_registration(r) for r in await registrations_of(person)],
+        "registrations": await export_registrations(await registrations_of(person)),
         "exported_at": datetime.now(UTC).isoformat(),
     }
 

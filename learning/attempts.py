@@ -12,9 +12,17 @@
   number of questions. Every question must be answered: the form comes back showing which.
 - **One result**: an :class:`Attempt` per registration and phase (a unique constraint).
   Taking a test again, even two submits at the same moment, answers the first result.
-- The correct answers are shown after the post-test only, and only once the pre-test is
-  closed: with the same questions before and after, they would otherwise give the pre-test
-  away.
+- The correct answers are shown after the post-test only, and only once no pre-test holding
+  any of its questions is open, at this session or another (``bank.pre_test_open_anywhere``):
+  with the same questions before and after, they would otherwise give a pre-test away.
+- **Submitting** locks the session's row and its :class:`SessionEvaluation` row (in the order
+  ``bank.choose_tests`` does), then the test's row and its questions' rows (in id order),
+  and reads the test, its questions and the answers again under those locks. Staff switching
+  the session's tests (``bank.choose_tests`` locks the same rows) or editing the test or a
+  question (``bank`` locks those rows) is therefore wholly before or wholly after a first
+  attempt: never an attempt of a test that is no longer the
+  session's, nor an edit of a question landing with its first answer. On SQLite the first
+  lock takes the database's write lock, which serialises the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.query_utils import Prefetch
 from tortoise.transactions import in_transaction
@@ -31,7 +40,7 @@ from tortoise.transactions import in_transaction
 from attendees.manage import manage_token
 from attendees.models import Registration, RegistrationStatus
 from events.models import Session, SessionStatus
-from learning.bank import post_test_open, pre_test_open
+from learning.bank import post_test_open, pre_test_open, pre_test_open_anywhere
 from learning.errors import InvalidChoice, NotYourTest, TestClosed, TestNotFound, Unanswered
 from learning.models import (
     Attempt,
@@ -43,7 +52,7 @@ from learning.models import (
     SessionEvaluation,
     TestQuestion,
 )
-from sala import links
+from sala import db, links
 from sala.config import Settings
 from sala.i18n import N_
 
@@ -141,12 +150,25 @@ class Sitting:
     test_id: int
     attempt: Attempt | None
     is_open: bool
+    # A pre-test holding a question of the attempt is still open, here or at another session.
     pre_test_still_open: bool
 
     @property
     def shows_answers(self) -> bool:
         """The correct answers may be shown after this test (see the module's docstring)."""
         return self.phase == Phase.POST and not self.pre_test_still_open
+
+
+async def answers_would_give_away(attempt: Attempt, session: Session, now: datetime) -> bool:
+    """Showing which answers of this attempt are right could give a pre-test away: this
+    session's pre-test is still open, or another session's pre-test holding one of the
+    attempt's questions is (:func:`learning.bank.pre_test_open_anywhere`)."""
+    if pre_test_open(session, now):
+        return True
+    answered = await AttemptAnswer.filter(attempt_id=attempt.id).values_list(
+        "question_id", flat=True
+    )
+    return await pre_test_open_anywhere({int(i) for i in answered}, now)  # type: ignore[call-overload]
 
 
 def _phase(name: str) -> Phase:
@@ -200,15 +222,21 @@ async def sitting_for(registration: Registration, phase_name: str, now: datetime
     attempt = await Attempt.get_or_none(registration_id=registration.id, phase=phase)
     if attempt is None and (why := await _refusal(registration, session, phase)):
         raise NotYourTest(why)
-    is_open = (
-        pre_test_open(session, now)
-        if phase == Phase.PRE
-        else post_test_open(evaluation, session, now)
-    )
+    is_open = _is_open(evaluation, session, phase, now)
+    if attempt is not None and phase == Phase.POST:
+        still_open = await answers_would_give_away(attempt, session, now)
+    else:
+        still_open = pre_test_open(session, now)
     return Sitting(
         registration, session, evaluation, phase, test_id, attempt, is_open,
-        pre_test_still_open=pre_test_open(session, now),
+        pre_test_still_open=still_open,
     )  # fmt: skip
+
+
+def _is_open(evaluation: SessionEvaluation, session: Session, phase: Phase, now: datetime) -> bool:
+    if phase == Phase.PRE:
+        return pre_test_open(session, now)
+    return post_test_open(evaluation, session, now)
 
 
 # ----------------------------------------------------------------------------- taking it
@@ -231,49 +259,71 @@ async def submit_test(
 
     Taken before (or by a submit at the same moment): the first result, ``already`` set.
     Raises :class:`TestClosed`, :class:`InvalidChoice` or :class:`Unanswered` (nothing saved),
-    and what :func:`sitting_for` raises."""
+    and what :func:`sitting_for` raises. The test, its questions and the answers are read
+    again under the locks of the module's docstring, so a form sent just as staff changed the
+    test comes back (422) with the test as it now is."""
     sitting = await sitting_for(registration, phase_name, now)
     if sitting.attempt is not None:
         return Submitted(sitting.attempt, already=True)
     if not sitting.is_open:
         raise TestClosed(CLOSED[sitting.phase])
-    questions = await questions_of(sitting.test_id)
-    chosen = read_answers(questions, form)
     try:
-        attempt = await _record(sitting, questions, chosen, now)
+        async with in_transaction() as connection:
+            return await _record(connection, sitting, form, now)
     except IntegrityError:  # the same test submitted twice at the same moment: that one
         first = await Attempt.get_or_none(registration_id=registration.id, phase=sitting.phase)
         if first is None:
             raise
         return Submitted(first, already=True)
-    return Submitted(attempt, already=False)
 
 
 async def _record(
+    connection: BaseDBAsyncClient,
     sitting: Sitting,
-    questions: Sequence[Question],
-    chosen: Mapping[int, frozenset[int]],
+    form: Mapping[str, Sequence[str]],
     now: datetime,
-) -> Attempt:
-    async with in_transaction():
-        attempt = await Attempt.create(
-            registration_id=sitting.registration.id,
-            session_id=sitting.session.id,
-            phase=sitting.phase,
-            test_id=sitting.test_id,
-            score=score(questions, chosen),
-            max_score=len(questions),
-            submitted_at=now,
+) -> Submitted:
+    """Inside the transaction: lock, read again, score, write (see the module's docstring)."""
+    phase, session = sitting.phase, sitting.session
+    # The session's row first, as ``bank.choose_tests`` takes them: the attempt's foreign key
+    # to the session waits for that row anyway, so the other order could deadlock.
+    await db.lock_row(connection, "session", session.id)
+    await db.lock_row(connection, "learning_session", sitting.evaluation.id)
+    first = await Attempt.get_or_none(registration_id=sitting.registration.id, phase=phase)
+    if first is not None:
+        return Submitted(first, already=True)
+    evaluation = await SessionEvaluation.get(id=sitting.evaluation.id)
+    test_id = _test_id(evaluation, phase)
+    if test_id is None:
+        raise TestNotFound()
+    if not _is_open(evaluation, session, phase, now):
+        raise TestClosed(CLOSED[phase])
+    await db.lock_row(connection, "learning_test", test_id)
+    entries = await TestQuestion.filter(test_id=test_id).values_list("question_id", flat=True)
+    for question_id in sorted({int(i) for i in entries}):  # type: ignore[call-overload]
+        await db.lock_row(connection, "learning_question", question_id)
+    questions = await questions_of(test_id)
+    if not questions:
+        raise TestNotFound()
+    chosen = read_answers(questions, form)
+    attempt = await Attempt.create(
+        registration_id=sitting.registration.id,
+        session_id=session.id,
+        phase=phase,
+        test_id=test_id,
+        score=score(questions, chosen),
+        max_score=len(questions),
+        submitted_at=now,
+    )
+    for question in questions:  # one by one, in order: the ids keep the test's order
+        picked = chosen[question.id]
+        await AttemptAnswer.create(
+            attempt=attempt,
+            question=question,
+            chosen=",".join(str(choice_id) for choice_id in sorted(picked)),
+            correct=picked == _correct_ids(question),
         )
-        for question in questions:  # one by one, in order: the ids keep the test's order
-            picked = chosen[question.id]
-            await AttemptAnswer.create(
-                attempt=attempt,
-                question=question,
-                chosen=",".join(str(choice_id) for choice_id in sorted(picked)),
-                correct=picked == _correct_ids(question),
-            )
-    return attempt
+    return Submitted(attempt, already=False)
 
 
 # ----------------------------------------------------------------------------- the result

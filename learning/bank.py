@@ -28,7 +28,7 @@ import io
 import os
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,11 +43,12 @@ from learning.errors import (
     LearningTestInUse,
     LearningTestNotFound,
     PhaseAlreadyTaken,
+    PostTestBeforeStart,
     PostTestOpenAtEnd,
     QuestionInUse,
     QuestionNotFound,
 )
-from learning.forms import NamesInput, QuestionInput
+from learning.forms import MAX_CHOICES, NamesInput, QuestionInput
 from learning.models import (
     Attempt,
     AttemptAnswer,
@@ -61,6 +62,7 @@ from learning.models import (
 )
 from sala import audit, db
 from sala.config import Settings
+from sala.csrf import MAX_FORM_FIELDS
 from sala.errors import PermissionDenied, ValidationFailed
 from sala.i18n import N_
 from sala.models import Role, StaffUser
@@ -68,6 +70,14 @@ from sala.models import Role, StaffUser
 MAX_IMAGE_BYTES = 1_000_000
 MAX_IMAGE_SIDE = 4000
 MAX_FEEDBACK_QUESTIONS = 5
+# A test's form sends a field per chosen choice and the CSRF token; ``read_form`` refuses a
+# form of more than MAX_FORM_FIELDS fields. Every choice of every question ticked must still
+# fit: (200 - 1) // 8 = 24 questions.
+MAX_TEST_QUESTIONS = (MAX_FORM_FIELDS - 1) // MAX_CHOICES
+TOO_MANY_QUESTIONS = N_(
+    "A test can hold at most 24 questions, so that its form can always be sent. "
+    "Make a second test for more."
+)
 
 
 # ----------------------------------------------------------------------------- who may see
@@ -451,6 +461,8 @@ async def add_to_test(test: LearningTest, question_ids: Sequence[int], *, staff:
         there = {entry.question_id for entry in entries}
         if len(set(found)) != len(set(question_ids)) or there & set(question_ids):
             raise ValidationFailed({"question_ids": N_("Choose from the list.")})
+        if len(entries) + len(set(question_ids)) > MAX_TEST_QUESTIONS:
+            raise ValidationFailed({"question_ids": TOO_MANY_QUESTIONS}, TOO_MANY_QUESTIONS)
         position = len(entries)
         for question_id in question_ids:
             position += 1
@@ -549,6 +561,21 @@ def post_test_open(evaluation: SessionEvaluation | None, session: Session, now: 
     return now >= session.ends_at or (opened is not None and opened <= now)
 
 
+async def pre_test_open_anywhere(question_ids: Collection[int], now: datetime) -> bool:
+    """A session not cancelled and not started yet has a pre-test holding one of these
+    questions. Until none has, which answers are right is shown to nobody: a session of the
+    topic may use the very test (or some of its questions) as its pre-test."""
+    if not question_ids:
+        return False
+    return (
+        await SessionEvaluation.filter(
+            pre_test__entries__question_id__in=sorted(question_ids), session__starts_at__gt=now
+        )
+        .exclude(session__status=SessionStatus.CANCELLED)
+        .exists()
+    )
+
+
 async def evaluation_of(session_id: int) -> SessionEvaluation | None:
     """The session's test settings, with its two tests; None if never set."""
     return (
@@ -593,6 +620,9 @@ async def choose_tests(
         raise ValidationFailed(errors)
     async with in_transaction() as connection:
         evaluation = await _locked_evaluation(connection, session)
+        # The row an attempt being submitted locks (``attempts.submit_test``): a change of
+        # tests and a first attempt are one after the other, never at the same moment.
+        await db.lock_row(connection, "learning_session", evaluation.id)
         changed = {}
         for phase, old, new in (
             (Phase.PRE, evaluation.pre_test_id, pre_test_id),
@@ -612,11 +642,14 @@ async def choose_tests(
 
 
 async def open_post_test(session: Session, *, now: datetime, staff: StaffUser) -> None:
-    """Open the post-test now, before the session's end (it opens by itself at the end)."""
+    """Open the post-test now, before the session's end (it opens by itself at the end), but
+    not before its start (:class:`PostTestBeforeStart`): the pre-test is open until then."""
     async with in_transaction() as connection:
         evaluation = await _locked_evaluation(connection, session)
         if evaluation.post_test_id is None:
             raise ValidationFailed({"post_test": N_("Choose a post-test first.")})
+        if now < session.starts_at:
+            raise PostTestBeforeStart()
         if evaluation.post_opened_at is None:
             evaluation.post_opened_at = now
             await evaluation.save(update_fields=["post_opened_at"])

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from sala.errors import Conflict, NotFound, PermissionDenied, SalaError, ValidationFailed
+from sala.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    SalaError,
+    ValidationFailed,
+)
 from sala.i18n import N_
 
 # ----------------------------------------------------------- taking a test (attempts.py, routes.py)
@@ -87,6 +94,14 @@ class PhaseAlreadyTaken(Conflict):
     message = N_("Someone has already taken this test for this training, so it stays chosen.")
 
 
+class PostTestBeforeStart(Conflict):
+    """Staff may open the post-test early only once the session has started: before it, the
+    pre-test is still open, and the two would be open at once."""
+
+    code = "post_test_before_start"
+    message = N_("The post-test can be opened once the training has started.")
+
+
 class PostTestOpenAtEnd(Conflict):
     """After the session's end its post-test is open: there is no closing it then."""
 
@@ -158,3 +173,21 @@ class MaterialTooLarge(SalaError):
     status_code = 413
     code = "material_too_large"
     message = N_("The file is too large: at most %(mb)s MB.")
+
+
+class MaterialsZipBusy(SalaError):
+    """As many ZIPs as a process makes at once are being sent: try again shortly."""
+
+    status_code = 503
+    code = "materials_zip_busy"
+    message = N_("Many people are downloading materials right now. Please try again in a minute.")
+
+
+class MaterialsZipTooOften(RateLimited):
+    """This registration (or this address) asked for the ZIP too many times lately."""
+
+    code = "materials_zip_rate_limited"
+    message = N_(
+        "You have downloaded the materials several times in a short while. "
+        "Please wait a few minutes and try again."
+    )

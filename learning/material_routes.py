@@ -25,8 +25,12 @@ from attendees.manage import registration_for_token
 from events.models import Session
 from events.services import get_session_for_staff
 from learning import materials as service
-from learning.errors import MaterialNotFound, MaterialTooLarge
-from learning.materials import MaterialsZipBusy, MaterialsZipTooOften
+from learning.errors import (
+    MaterialNotFound,
+    MaterialsZipBusy,
+    MaterialsZipTooOften,
+    MaterialTooLarge,
+)
 from learning.models import Material, MaterialAudience
 from sala.config import Settings
 from sala.csrf import CSRF_FIELD, read_form

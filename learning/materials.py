@@ -43,11 +43,14 @@ from tortoise.transactions import in_transaction
 from attendees.models import Registration, RegistrationStatus
 from events.models import Session, SessionStatus
 from events.services import get_session_for_staff
-from learning.errors import MaterialLinkExpired, MaterialNotFound
+from learning.errors import (
+    MaterialLinkExpired,
+    MaterialNotFound,
+)
 from learning.models import FILE_NAME_MAX, NAME_MAX, Material, MaterialAudience
 from sala import audit, links
 from sala.config import Settings
-from sala.errors import RateLimited, SalaError, ValidationFailed
+from sala.errors import ValidationFailed
 from sala.forms import FieldReader, parse_id
 from sala.i18n import N_, format_number, gettext
 from sala.models import StaffUser
@@ -68,27 +71,6 @@ _EXTENSIONS_OF = {
     JPEG: (".jpg", ".jpeg"),
     WEBP: (".webp",),
 }
-
-
-# ----------------------------------------------------------------------------- errors
-
-
-class MaterialsZipBusy(SalaError):
-    """As many ZIPs as a process makes at once are being sent: try again shortly."""
-
-    status_code = 503
-    code = "materials_zip_busy"
-    message = N_("Many people are downloading materials right now. Please try again in a minute.")
-
-
-class MaterialsZipTooOften(RateLimited):
-    """This registration (or this address) asked for the ZIP too many times lately."""
-
-    code = "materials_zip_rate_limited"
-    message = N_(
-        "You have downloaded the materials several times in a short while. "
-        "Please wait a few minutes and try again."
-    )
 
 
 # ----------------------------------------------------------------------------- reading input

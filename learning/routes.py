@@ -112,17 +112,21 @@ async def take_test(request: Request) -> Response:
     try:
         sitting = await attempts.sitting_for(registration, phase, now)
         if request.method == "POST":
-            form = await read_form(request)
-            answers = {name: [str(v) for v in form.getlist(name)] for name in form}
+            answers: dict[str, list[str]] = {}
             try:
+                # A form too large to read (more fields than any test's) is a 422 here too.
+                form = await read_form(request)
+                answers = {name: [str(v) for v in form.getlist(name)] for name in form}
                 submitted = await attempts.submit_test(registration, phase, answers, now=now)
             except ValidationFailed as exc:
                 kept = {name: values for name, values in answers.items() if name[:1] == "q"}
+                # Read again: the test may have changed while the form was being answered.
+                sitting = await attempts.sitting_for(registration, phase, now)
                 return await _form_page(
                     request,
                     sitting,
                     kept=kept,
-                    errors=exc.translated_errors(),
+                    errors=exc.translated_errors() or {"form": exc.translated()},
                     message=exc.translated(),
                 )
             if submitted.already:

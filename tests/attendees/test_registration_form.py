@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,10 +13,23 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from attendees.manage import anonymise
 from attendees.models import Person, Registration
-from events.models import Audience, SessionStatus
+from events.models import Audience, SessionStatus, Topic
+from learning.models import (
+    Attempt,
+    AttemptAnswer,
+    Choice,
+    FeedbackReceipt,
+    FeedbackResponse,
+    LearningTest,
+    Question,
+    SessionEvaluation,
+    TestQuestion,
+)
+from sala.config import Settings
 from sala.models import OutboxMessage
-from tests.factories import csrf_from, make_session
+from tests.factories import csrf_from, make_session, move_session
 
 
 def _form(**overrides: Any) -> dict[str, Any]:
@@ -254,6 +268,92 @@ async def test_manage_page_rename_download_and_delete(client: httpx.AsyncClient)
     assert registration.status == "cancelled"
     assert (await client.get(manage_path)).status_code == 404
     assert await OutboxMessage.filter(to_address="vicheka@example.org").count() == 0
+
+
+async def _tests_for(session_id: int) -> tuple[Question, Choice, Choice]:
+    """The session's pre-test and post-test: one question, "Yes" right and "No" wrong."""
+    topic = await Topic.get(code="sogie")
+    question = await Question.create(topic=topic, text_en="Is SOGIE about everyone?")
+    yes = await Choice.create(question=question, text_en="Yes", text_km="បាទ/ចាស", correct=True)
+    no = await Choice.create(question=question, text_en="No", correct=False, position=1)
+    test = await LearningTest.create(topic=topic, name_en="SOGIE basics")
+    await TestQuestion.create(test=test, question=question, position=1)
+    await SessionEvaluation.create(session_id=session_id, pre_test=test, post_test=test)
+    return question, yes, no
+
+
+async def _answer(client: httpx.AsyncClient, url: str, field: str, choice: Choice) -> None:
+    page = await client.get(url)
+    sent = await client.post(url, data={field: str(choice.id), "csrf_token": csrf_from(page.text)})
+    assert sent.status_code == 303, sent.text
+
+
+async def test_the_data_download_holds_the_tests_not_the_feedback_and_deletion_keeps_the_scores(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    session = await make_session(topic="sogie")
+    question, yes, no = await _tests_for(session.id)
+    manage_path = (await _submit(client, session.id)).headers["location"]
+    field = f"q{question.id}"
+    await _answer(client, manage_path + "/tests/pre", field, no)
+
+    mine = (await client.get(manage_path + "/data.json")).json()["registrations"][0]
+    [pre] = mine["tests"]
+    assert (pre["phase"], pre["test_name_en"], pre["score"], pre["max_score"]) == (
+        "pre", "SOGIE basics", 0, 1
+    )  # fmt: skip
+    assert pre["submitted_at"]
+    # Which answers were right would give the post-test away: not before it is taken.
+    assert pre["questions"] == [
+        {
+            "question_en": "Is SOGIE about everyone?",
+            "question_km": "",
+            "chosen": [{"text_en": "No", "text_km": ""}],
+            "right": None,
+        }
+    ]
+
+    # Feedback is anonymous: never in the download, which says so.
+    registration = await Registration.get()
+    await FeedbackReceipt.create(id=uuid.uuid4(), registration=registration)
+    await FeedbackResponse.create(
+        id=uuid.uuid4(), session=session, day=session.starts_at.date(), rating=5,
+        answers={"1": "Orchid words only I wrote"},
+    )  # fmt: skip
+    await move_session(session, datetime.now(UTC) - timedelta(hours=4))
+    await _answer(client, manage_path + "/tests/post", field, yes)
+    data = await client.get(manage_path + "/data.json")
+    assert "Orchid" not in data.text and "rating" not in data.text
+    mine = data.json()["registrations"][0]
+    assert "anonymous" in mine["feedback"]
+    assert [t["phase"] for t in mine["tests"]] == ["pre", "post"]
+    assert [t["questions"][0]["right"] for t in mine["tests"]] == [False, True]
+    assert mine["tests"][1]["questions"][0]["chosen"] == [{"text_en": "Yes", "text_km": "បាទ/ចាស"}]
+
+    # Deleting one's data keeps the scores and right or wrong (the session's figures and the
+    # reach report count them), and forgets what was chosen.
+    confirm = await client.get(manage_path + "/delete")
+    deleted = await client.post(
+        manage_path + "/delete", data={"csrf_token": csrf_from(confirm.text)}
+    )
+    assert deleted.status_code == 200
+    kept = await Attempt.filter(registration_id=registration.id).order_by("phase")
+    assert [(a.phase, a.score, a.max_score) for a in kept] == [("post", 1, 1), ("pre", 0, 1)]
+    answers = await AttemptAnswer.filter(attempt__registration_id=registration.id)
+    assert sorted((a.correct, a.chosen) for a in answers) == [(False, ""), (True, "")]
+    assert (await client.get(manage_path + "/data.json")).status_code == 404
+
+    # The retention purge forgets the same way (``anonymise``, as ``retention`` calls it).
+    other = (await _submit(client, (s := await make_session(topic="sogie")).id)).headers["location"]
+    await SessionEvaluation.create(session=s, pre_test_id=(await LearningTest.get()).id)
+    await _answer(client, other + "/tests/pre", field, yes)
+    theirs = await Registration.filter(session_id=s.id).first()
+    assert theirs is not None
+    await anonymise([theirs.id], None, settings, certificates_too=False, reason="retention")
+    attempt = await Attempt.get(registration_id=theirs.id)
+    assert (attempt.score, attempt.max_score) == (1, 1)
+    answer = await AttemptAnswer.get(attempt_id=attempt.id)
+    assert (answer.correct, answer.chosen) == (True, "")
 
 
 async def test_forged_and_expired_links_are_404(client: httpx.AsyncClient, settings) -> None:  # type: ignore[no-untyped-def]

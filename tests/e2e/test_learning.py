@@ -11,13 +11,15 @@ Each person, in a browser profile with JavaScript **off** (the pages are plain f
 their manage page in Khmer, follows "take the pre-test", answers (different answers for each,
 one of them a part of a multiple-choice answer, which is wrong) and sees their score. A
 second visit shows the first result, and sending the form again from a second tab, with other
-answers, answers the first result too. The admin opens the post-test early (the session is
-still in the future); each person takes it, better than before. While the pre-test is still
-open for everyone the post-test shows the score only (the review would give the pre-test's
-answers away); once the session has started (moved to an hour ago through the API, as a
-client would) the review shows. The results page then shows the three pairs, the gain and the
-per-question table, and ``GET /api/v1/sessions/{id}/evaluation`` the figures computed here
-from the answers given (fractions of full marks, Hake's g of the pairs' means).
+answers, answers the first result too. Another session of the topic, tomorrow, gets the same
+test as its pre-test. The session starts (moved to an hour ago through the API, as a client
+would: staff may open the post-test early only once it has started) and the admin opens the
+post-test early; each person takes it, better than before. While the other session's
+pre-test is still open the post-test shows the score only (the review would give that
+pre-test's answers away); once that session has started too the review shows. The results
+page then shows the three pairs, the gain and the per-question table, and
+``GET /api/v1/sessions/{id}/evaluation`` the figures computed here from the answers given
+(fractions of full marks, Hake's g of the pairs' means).
 
 Every page (the person's manage page, the test, its result; the staff bank, test, session
 tests and results): ``<html lang="km">``, a Khmer main heading, no sideways scroll at 360 px,
@@ -389,6 +391,22 @@ def test_pre_and_post_test_in_khmer_without_javascript(
         assert _numbers(tests.inner_text())[:2] == [score[0], score[1]], tests.inner_text()
         expect(tests.locator("a[href$='/tests/post']")).to_have_count(0)  # not open yet
 
+    # -- another session uses the same test as its pre-test; this one starts -----------
+    later_id = published_session(sala_server, token, f"SOGIE basics, again {RUN}")["id"]
+    admin.goto(f"/staff/sessions/{later_id}/tests")
+    admin.locator("#pre_test").select_option(label=TEST_NAME)
+    _click_and_wait(admin.locator("main button[name=action][value=tests]"))
+    expect(admin).to_have_url(re.compile(r"\?saved=tests$"))
+
+    def start(target_id: int) -> None:
+        """The session started an hour ago (its pre-test is closed)."""
+        started = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        times = {"starts_at": started, "ends_at": started + timedelta(hours=3)}
+        fields = {key: when.isoformat() for key, when in times.items()}
+        call(sala_server, "PATCH", f"/api/v1/sessions/{target_id}", fields, token)
+
+    start(session_id)
+
     # -- the admin opens the post-test early ---------------------------------------------
     admin.goto(f"/staff/sessions/{session_id}/tests")
     _click_and_wait(admin.locator("main button[name=action][value=open]"))
@@ -400,7 +418,7 @@ def test_pre_and_post_test_in_khmer_without_javascript(
     expect(viewer.locator("main fieldset.question")).to_have_count(len(QUESTIONS))
     _check_page(viewer, "the post-test form (axe)", artifacts_dir, None, axe=True)
 
-    # -- the post-test, while the pre-test is still open for everyone: the score only ----
+    # -- the post-test, while the other session's pre-test is open: the score only -------
     def take_post(person: Person, *, shot: bool) -> Page:
         answers = PEOPLE[person.name]["post"]
         _follow_test_link(person, "post")
@@ -419,15 +437,8 @@ def test_pre_and_post_test_in_khmer_without_javascript(
     expect(page.locator("main ol.test-review")).to_have_count(0)
     _check_page(page, "the post-test's result (score only)", artifacts_dir, "post-score", axe=False)
 
-    # -- the session has started (the pre-test is closed): the review shows -------------
-    started = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-    call(
-        sala_server,
-        "PATCH",
-        f"/api/v1/sessions/{session_id}",
-        {"starts_at": started.isoformat(), "ends_at": (started + timedelta(hours=3)).isoformat()},
-        token,
-    )
+    # -- the other session has started (no pre-test of it is open): the review shows ----
+    start(later_id)
     for person in people[1:]:
         page = take_post(person, shot=False)
         _assert_review(page, PEOPLE[person.name]["post"])

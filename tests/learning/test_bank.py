@@ -14,6 +14,8 @@ from PIL import Image
 
 from events.models import Session, SessionStatus, Topic
 from learning import bank
+from learning.errors import PostTestBeforeStart
+from learning.forms import MAX_CHOICES
 from learning.models import (
     Attempt,
     AttemptAnswer,
@@ -26,6 +28,7 @@ from learning.models import (
     TestQuestion,
 )
 from sala.config import Settings
+from sala.csrf import MAX_FORM_FIELDS
 from sala.models import AuditEntry, Role, StaffUser
 from tests.factories import csrf_from, log_in, make_session, make_staff, register_person
 
@@ -444,6 +447,31 @@ async def test_a_taken_test_keeps_its_questions(
     assert "archived=1" in removed.headers["location"]
 
 
+async def test_a_test_holds_at_most_as_many_questions_as_its_form_can_send(
+    client: httpx.AsyncClient, admin: StaffUser
+) -> None:
+    # Every choice of every question ticked, and the CSRF token: still under the field cap.
+    assert bank.MAX_TEST_QUESTIONS * MAX_CHOICES + 1 <= MAX_FORM_FIELDS
+    assert str(bank.MAX_TEST_QUESTIONS) in bank.TOO_MANY_QUESTIONS
+    topic = await _topic()
+    questions = [await _question(topic, text_en=f"Q{n}") for n in range(bank.MAX_TEST_QUESTIONS)]
+    test = await _test_of(topic, *questions[:-2])
+    extra = [await _question(topic, text_en=f"Extra {n}") for n in range(3)]
+    url = f"/staff/learning-tests/{test.id}?lang=en"
+    # Three more than the cap allows: refused whole, the page says why.
+    answer = await _form(client, url, {"action": "add", "question_ids": [str(q.id) for q in extra]})
+    assert answer.status_code == 422
+    assert "A test can hold at most 24 questions" in answer.text
+    assert await TestQuestion.filter(test=test).count() == bank.MAX_TEST_QUESTIONS - 2
+    fits = await _form(
+        client, url, {"action": "add", "question_ids": [str(q.id) for q in questions[-2:]]}
+    )
+    assert fits.status_code == 303
+    assert await TestQuestion.filter(test=test).count() == bank.MAX_TEST_QUESTIONS
+    answer = await _form(client, url, {"action": "add", "question_ids": [str(extra[0].id)]})
+    assert answer.status_code == 422
+
+
 # ----------------------------------------------------------------------------- a session's
 
 
@@ -485,6 +513,22 @@ async def test_session_settings_are_saved_audited_and_the_post_test_opened_now(
     now = datetime.now(UTC)
     assert not bank.post_test_open(evaluation, session, now)
     assert bank.pre_test_open(session, now)
+    # Before the start the pre-test is open: the post-test cannot open with it.
+    early = await _form(client, url, {"action": "open"})
+    assert early.status_code == 409
+    assert "The post-test can be opened once the training has started." in early.text
+    await evaluation.refresh_from_db()
+    assert evaluation.post_opened_at is None
+    with pytest.raises(PostTestBeforeStart):
+        await bank.open_post_test(
+            session, now=session.starts_at - timedelta(seconds=1), staff=facilitator
+        )
+    planned = (session.starts_at, session.ends_at)
+    started = datetime.now(UTC) - timedelta(hours=1)
+    await Session.filter(id=session.id).update(
+        starts_at=started, ends_at=started + timedelta(hours=3)
+    )
+    await session.refresh_from_db()
     opened = await _form(client, url, {"action": "open"})
     assert opened.status_code == 303
     await evaluation.refresh_from_db()
@@ -507,6 +551,7 @@ async def test_session_settings_are_saved_audited_and_the_post_test_opened_now(
     ]
 
     # Once someone took the pre-test here, it stays; the post-test may still change.
+    await Session.filter(id=session.id).update(starts_at=planned[0], ends_at=planned[1])
     await _answered(session, pre, settings)
     answer = await _form(client, url, {"pre_test": str(post.id), "post_test": str(post.id)})
     assert answer.status_code == 409

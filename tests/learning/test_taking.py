@@ -26,7 +26,10 @@ from attendees.models import Registration, RegistrationStatus
 from attendees.registration import cancel_registration
 from events.models import Session, SessionStatus, Topic
 from learning import attempts
+from learning import bank as learning_bank
 from learning.bank import post_test_open, pre_test_open
+from learning.errors import PhaseAlreadyTaken
+from learning.forms import parse_question
 from learning.models import (
     Attempt,
     AttemptAnswer,
@@ -39,6 +42,7 @@ from learning.models import (
 )
 from sala.app import MAIL_COMPOSERS
 from sala.config import Settings
+from sala.errors import ValidationFailed
 from sala.mail import SmtpTransport, deliver_due
 from sala.models import Role
 from tests.factories import (
@@ -402,6 +406,124 @@ async def test_the_correct_answers_are_shown_after_the_post_test_only(
     assert (
         after.text.count("(your answer)") == 2 and "Right" in after.text and "Wrong" in after.text
     )
+
+
+async def test_no_review_while_another_session_still_has_those_questions_as_its_pre_test(
+    client: httpx.AsyncClient, settings: Settings
+):
+    session, bank = await _session_with_tests()
+    registration = (await register_person(session, settings)).registration
+    # Another session of the topic, not started yet, with a test holding one of the same
+    # questions as its pre-test (a test of its own: not the same test, the same question).
+    later = await make_session(topic="sogie")
+    other_test = await LearningTest.create(topic_id=bank.test.topic_id, name_en="Form B")  # type: ignore[attr-defined]
+    await TestQuestion.create(test=other_test, question=bank.single, position=1)
+    await SessionEvaluation.create(session=later, pre_test=other_test)
+    await _end(session)
+    url = _test_url(registration, settings, "post")
+    await _take(client, url, bank.form("A", "D"))
+    hidden = await client.get(url)
+    assert "1 of 2" in hidden.text and "(a correct answer)" not in hidden.text
+    assert "Choice A" not in hidden.text
+    # Cancelled, the other session's pre-test opens to nobody: the review shows.
+    await Session.filter(id=later.id).update(status=SessionStatus.CANCELLED)
+    assert "(a correct answer)" in (await client.get(url)).text
+    # Live again but started: the same.
+    await Session.filter(id=later.id).update(status=SessionStatus.PUBLISHED)
+    assert "(a correct answer)" not in (await client.get(url)).text
+    await move_session(later, datetime.now(UTC) - timedelta(minutes=5))
+    assert (await client.get(url)).text.count("(a correct answer)") == 3
+    # The same test as another session's pre-test holds the review back too.
+    third = await make_session(topic="sogie")
+    await SessionEvaluation.create(session=third, pre_test=bank.test)
+    assert "(a correct answer)" not in (await client.get(url)).text
+
+
+async def test_a_form_sent_as_staff_change_the_test_comes_back_with_it(
+    client: httpx.AsyncClient, settings: Settings
+):
+    session, bank = await _session_with_tests()
+    registration = (await register_person(session, settings)).registration
+    url = _test_url(registration, settings, "pre")
+    page = await client.get(url)
+    # Staff switch the pre-test while the form is open: the answers were to the old one.
+    topic = await Topic.get(code="sogie")
+    new_question = await Question.create(topic=topic, text_en="Which year is it now?")
+    await Choice.create(question=new_question, text_en="This one", correct=True)
+    new_test = await LearningTest.create(topic=topic, name_en="Form B")
+    await TestQuestion.create(test=new_test, question=new_question, position=1)
+    staff = await make_staff(Role.ADMIN, email="admin@example.org")
+    await learning_bank.choose_tests(
+        session, pre_test_id=new_test.id, post_test_id=bank.test.id, staff=staff
+    )
+    sent = await client.post(url, data={**bank.form(), "csrf_token": csrf_from(page.text)})
+    assert sent.status_code == 422
+    assert "Which year is it now?" in sent.text
+    assert "What does the G in SOGIE stand for?" not in sent.text
+    assert await Attempt.all().count() == 0
+    # A question edited while the form was open has new choices: chosen again, not scored.
+    await learning_bank.choose_tests(
+        session, pre_test_id=bank.test.id, post_test_id=bank.test.id, staff=staff
+    )
+    page = await client.get(url)
+    edited, problems = parse_question(
+        {"kind": "single", "text_en": "What does G stand for?", "choice_en_1": "Gender",
+         "choice_en_2": "Green", "correct": "1"}
+    )  # fmt: skip
+    assert edited is not None, problems
+    await learning_bank.update_question(
+        bank.single, edited, image=None, remove_image=False, settings=settings, staff=staff
+    )
+    sent = await client.post(url, data={**bank.form(), "csrf_token": csrf_from(page.text)})
+    assert sent.status_code == 422 and "What does G stand for?" in sent.text
+    assert "This answer is not one of the choices." in sent.text
+    assert await Attempt.all().count() == 0
+
+
+async def test_a_first_attempt_and_a_change_of_tests_at_once_never_mix(
+    client: httpx.AsyncClient, settings: Settings
+):
+    """Under the session's settings row lock: either the attempt is of the test the session
+    still has (and the change is refused), or the change came first (and the form comes back)."""
+    staff = await make_staff(Role.ADMIN, email="admin@example.org")
+    topic = await Topic.get(code="sogie")
+    for _ in range(3):
+        session, bank = await _session_with_tests()
+        other = await LearningTest.create(topic=topic, name_en="Form B")
+        await TestQuestion.create(test=other, question=bank.single, position=1)
+        registration = (await register_person(session, settings)).registration
+        loaded = await registration_for_token(manage_token(registration, settings), settings)
+        submitted, changed = await asyncio.gather(
+            attempts.submit_test(loaded, "pre", bank.form(), now=datetime.now(UTC)),
+            learning_bank.choose_tests(
+                session, pre_test_id=other.id, post_test_id=bank.test.id, staff=staff
+            ),
+            return_exceptions=True,
+        )
+        evaluation = await SessionEvaluation.get(session_id=session.id)
+        taken = await Attempt.filter(session_id=session.id)
+        if isinstance(changed, PhaseAlreadyTaken):
+            assert len(taken) == 1 and taken[0].test_id == evaluation.pre_test_id == bank.test.id
+        else:
+            assert not isinstance(changed, BaseException), changed
+            assert evaluation.pre_test_id == other.id
+            if isinstance(submitted, ValidationFailed):
+                assert taken == []
+            else:  # the attempt came first and the change did not see it: never
+                assert not isinstance(submitted, BaseException), submitted
+                assert taken == [] or taken[0].test_id == other.id
+
+
+async def test_a_form_too_large_to_read_comes_back(client: httpx.AsyncClient, settings: Settings):
+    session, _bank = await _session_with_tests()
+    registration = (await register_person(session, settings)).registration
+    url = _test_url(registration, settings, "pre")
+    page = await client.get(url)
+    data = {f"x{n}": "1" for n in range(250)}
+    answer = await client.post(url, data={**data, "csrf_token": csrf_from(page.text)})
+    assert answer.status_code == 422
+    assert "The form could not be read." in answer.text and 'type="radio"' in answer.text
+    assert await Attempt.all().count() == 0
 
 
 async def test_the_manage_page_shows_the_right_link_or_result(
