@@ -8,7 +8,8 @@ registrations, a waitlist only behind a full session, check-ins only of confirme
 invitation's ``used`` its registrations not cancelled, each person's ``reach_key`` on every
 registration of theirs, a random ticket id and manage key each. Who comes, from where and
 what happens to them is drawn from a seeded random generator: the same N on the same day
-gives the same history (the secrets are random, as always).
+gives the same history (the secrets are random, as always). The question banks, tests,
+attempts and feedback of the ``learning`` package come from :mod:`learning.demo`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from checkin.tickets import new_ticket_id
 from events import services
 from events.forms import SeriesInput, SessionInput
 from events.models import Audience, Series, Session, SessionStatus, Topic
+from learning.demo import load_learning_demo, load_learning_history
 from sala import accounts, db
 from sala.models import Role, StaffUser
 
@@ -238,9 +240,10 @@ async def _load_upcoming(facilitator: StaffUser) -> str:
         ),
         actor=None,
     )
+    learning = await load_learning_demo([*created, *monthly])
     return (
-        f"Loaded {len(created)} trainings and a monthly series of {len(monthly)} sessions "
-        f"(demo facilitator: {facilitator.email})."
+        f"Loaded {len(created)} trainings and a monthly series of {len(monthly)} sessions, "
+        f"{learning} (demo facilitator: {facilitator.email})."
     )
 
 
@@ -798,10 +801,12 @@ async def load_history(months: int, *, facilitator: StaffUser) -> str:
             await Registration.bulk_create(rows[start : start + 500])
         await _recount(held)
         certificates = await _certify(held, facilitator)
+        learned = await load_learning_history([h.session for h in held])
     checked_in = sum(1 for row in rows if row.checked_in_at is not None)
     return (
         f"Loaded {months} month{'s' if months != 1 else ''} of history "
         f"({past[0]:%Y-%m} to {past[-1]:%Y-%m}): {len(held)} sessions, {len(rows)} "
         f"registrations of {len(crowd.people)} people, {checked_in} check-ins, "
-        f"{certificates} certificates."
+        f"{certificates} certificates, {learned.attempts} tests taken, "
+        f"{learned.responses} feedback answers."
     )
