@@ -76,6 +76,7 @@ async def home(request: Request) -> Response:
         "events/home.html",
         {
             "sessions": sessions,
+            "windows": {s.id: registration_window(s).state for s in sessions},
             "topics": topics,
             "months": months,
             "selected_topic": topic_code,

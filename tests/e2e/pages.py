@@ -32,8 +32,9 @@ def settle(page: Page) -> None:
 
 
 def click_first_session_card(page: Page) -> str:
-    """On the home page, click the first training card; returns the session page's path."""
-    cards = page.locator(".session-card")
+    """On the home page, click the first card of a training open for registration (another
+    test may have started one); returns the session page's path."""
+    cards = page.locator(".session-card[data-registration=open]")
     assert cards.count() > 0, "the home page lists no trainings after `sala demo`"
     cards.first.locator("a").first.click()
     page.wait_for_url(re.compile(r"/sessions/\d+$"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -28,6 +29,32 @@ async def test_home_lists_only_upcoming_published_public_trainings(
     assert "Published soon" in page.text
     for hidden in ("Still a draft", "Called off", "For a ministry", "Last month"):
         assert hidden not in page.text
+
+
+async def test_a_training_under_way_is_listed_as_closed_not_with_seats_to_take(
+    client: httpx.AsyncClient,
+) -> None:
+    """A training that started an hour ago is still on the home page (it runs until its end),
+    but its card must not offer seats the form no longer takes."""
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    await make_session(
+        title_en="Under way",
+        capacity="30",
+        starts_at=started.isoformat(),
+        ends_at=(started + timedelta(hours=3)).isoformat(),
+    )
+    await make_session(title_en="Next week", capacity="30")
+    page = (await client.get("/")).text
+    cards = re.findall(r'<li class="session-card" data-registration="(\w+)">(.*?)</li>', page, re.S)
+    by_title = {
+        ("Under way" if "Under way" in body else "Next week"): (state, body)
+        for state, body in cards
+    }
+    state, body = by_title["Under way"]
+    assert state == "closed"
+    assert "Registration for this training is closed." in body and "seats left" not in body
+    state, body = by_title["Next week"]
+    assert state == "open" and "30 seats left" in body
 
 
 async def test_home_filters_by_topic_and_month(client: httpx.AsyncClient) -> None:
