@@ -8,9 +8,7 @@ staff    /staff/checkin/                       pick a session
 
 from __future__ import annotations
 
-import hashlib
 import json
-from functools import cache
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,12 +18,12 @@ from attendees.models import Sector
 from events.models import SessionStatus
 from events.services import agenda, get_session_for_staff, list_sessions_for_staff
 from learning.attempts import has_post_test
-from sala.config import STATIC_DIR
 from sala.csrf import csrf_token
 from sala.i18n import gettext
 from sala.models import Role
 from sala.permissions import public, staff_page
 from sala.responses import PRIVATE_HEADERS
+from sala.static_files import WEB_FONT, static_path, static_version
 from sala.templating import render, templates
 
 # What the service worker keeps for offline use, besides the scanner page itself.
@@ -38,15 +36,6 @@ SCANNER_ASSETS = (
     "css/sala.css",
     "img/icon.svg",
 )
-
-
-@cache
-def _scanner_assets_version() -> str:
-    """Changes whenever a cached file changes, so phones drop their old copies."""
-    digest = hashlib.sha256()
-    for path in SCANNER_ASSETS:
-        digest.update((STATIC_DIR / path).read_bytes())
-    return digest.hexdigest()[:12]
 
 
 @staff_page(Role.ADMIN, Role.FACILITATOR)
@@ -140,11 +129,11 @@ def _scanner_strings() -> dict[str, str]:
 async def scanner_worker(request: Request) -> Response:
     """The scanner's service worker. Served from ``/staff/checkin/`` so that its scope is
     the scanner and nothing else of the site."""
-    version = _scanner_assets_version()
-    assets = [str(request.url_for("static", path=path).path) for path in SCANNER_ASSETS]
-    assets.append(str(request.url_for("khmer_font").path))
+    # Versioned addresses (sala/static_files.py): the version changes whenever a static
+    # file changes, so phones drop their old copies. The font is the one the CSS asks for.
+    assets = [static_path(path) for path in (*SCANNER_ASSETS, WEB_FONT)]
     body = templates.get_template("checkin/sw.js").render(
-        cache_name=f"sala-checkin-{version}", assets=json.dumps(assets)
+        cache_name=f"sala-checkin-{static_version()}", assets=json.dumps(assets)
     )
     return Response(
         body,
@@ -177,14 +166,14 @@ async def scanner_manifest(request: Request) -> Response:
             "theme_color": "#6b2fa0",
             "icons": [
                 {
-                    "src": str(request.url_for("static", path="img/icon.svg").path),
+                    "src": static_path("img/icon.svg"),
                     "sizes": "any",
                     "type": "image/svg+xml",
                     "purpose": "any",
                 },
                 *[
                     {
-                        "src": str(request.url_for("static", path=f"img/{name}.png").path),
+                        "src": static_path(f"img/{name}.png"),
                         "sizes": size,
                         "type": "image/png",
                         "purpose": purpose,

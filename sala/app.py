@@ -11,8 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Route
 
 import attendees.api
 import attendees.emails
@@ -56,7 +55,8 @@ from events.schemas import SCHEMAS as EVENTS_SCHEMAS
 from learning.api import SCHEMAS as LEARNING_SCHEMAS
 from reports.schemas import SCHEMAS as REPORTS_SCHEMAS
 from sala import db
-from sala.config import STATIC_DIR, Settings, load_settings
+from sala.compression import CompressionMiddleware
+from sala.config import Settings, load_settings
 from sala.errorlog import keep_words_out_of_server_logs
 from sala.errors import SalaError
 from sala.fonts import khmer_font
@@ -67,6 +67,7 @@ from sala.openapi import build_document
 from sala.ratelimit import RateLimiter
 from sala.responses import http_error_handler, sala_error_handler, server_error_handler
 from sala.security import SecurityHeadersMiddleware
+from sala.static_files import static_file
 from sala.worker import Background, run_forever
 
 STAFF_LOGIN_HOURS = LOGIN_HOURS  # the cookie lasts as long as the login on the server
@@ -139,7 +140,7 @@ ROUTES: list[BaseRoute] = [
     *learning.result_routes.routes,
     *learning.api.routes,
     Route("/static/fonts/noto-sans-khmer.ttf", khmer_font, name="khmer_font"),
-    Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    Route("/static/{path:path}", static_file, name="static"),
 ]
 
 
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=ROUTES,
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.https),
+            Middleware(CompressionMiddleware),
             Middleware(
                 LanguageMiddleware,
                 default_language=settings.default_language,

@@ -4,10 +4,19 @@ Every state-changing HTML route reads its body with :func:`read_form`, which ref
 whose ``csrf_token`` field does not match. JSON routes take bearer tokens; when the staff
 pages' own scripts (the check-in scanner) call them with the login cookie instead, they send
 the same token in the ``X-CSRF-Token`` header (:func:`header_matches`).
+
+Pages are compressed, and a compressed page that holds a secret next to text an attacker
+chose leaks the secret through its length (BREACH). So a page never holds the secret itself:
+each :func:`csrf_token` is a fresh random pad followed by the pad XOR the secret, in base64
+(as Django and Rails do), and what comes back is unmasked before the comparison. Any mask of
+the browser's secret is accepted, and so is the bare secret (pages rendered before masking):
+it appears in no page any more, so accepting it leaks nothing.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import secrets
 
@@ -25,11 +34,46 @@ MAX_FORM_FIELDS = 200
 
 
 def csrf_token(request: Request) -> str:
-    token = request.session.get(_SESSION_KEY)
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(32)
-        request.session[_SESSION_KEY] = token
-    return token
+    """This browser's token for one form or script: masked afresh at every call."""
+    secret = request.session.get(_SESSION_KEY)
+    if not isinstance(secret, str):
+        secret = secrets.token_urlsafe(32)
+        request.session[_SESSION_KEY] = secret
+    return mask(secret)
+
+
+def mask(secret: str) -> str:
+    """``secret`` under a one-time pad: ``base64(pad ‖ pad XOR secret)``, never twice alike."""
+    raw = secret.encode()
+    pad = secrets.token_bytes(len(raw))
+    masked = bytes(p ^ s for p, s in zip(pad, raw, strict=True))
+    return base64.urlsafe_b64encode(pad + masked).decode().rstrip("=")
+
+
+def unmask(token: str) -> str | None:
+    """The secret a masked token carries, or ``None`` when it is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    half, odd = divmod(len(raw), 2)
+    if odd or not half:
+        return None
+    pad, masked = raw[:half], raw[half:]
+    try:
+        return bytes(p ^ m for p, m in zip(pad, masked, strict=True)).decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def _matches(expected: object, submitted: object) -> bool:
+    """``submitted`` is a mask of the browser's secret, or the bare secret itself."""
+    if not isinstance(expected, str) or not isinstance(submitted, str):
+        return False
+    if hmac.compare_digest(expected.encode(), submitted.encode()):
+        return True
+    secret = unmask(submitted)
+    return secret is not None and hmac.compare_digest(expected.encode(), secret.encode())
 
 
 async def read_form(request: Request, *, max_files: int = 0) -> FormData:
@@ -39,11 +83,7 @@ async def read_form(request: Request, *, max_files: int = 0) -> FormData:
     except Exception as exc:  # multipart errors carry no stable base class
         raise ValidationFailed({}, N_("The form could not be read.")) from exc
     _refuse_unstorable_text(form)
-    expected = request.session.get(_SESSION_KEY)
-    submitted = form.get(CSRF_FIELD)
-    if not isinstance(expected, str) or not isinstance(submitted, str):
-        raise CsrfFailed()
-    if not hmac.compare_digest(expected.encode(), submitted.encode()):
+    if not _matches(request.session.get(_SESSION_KEY), form.get(CSRF_FIELD)):
         raise CsrfFailed()
     return form
 
@@ -68,10 +108,4 @@ def header_matches(request: Request) -> bool:
     Another site can make a browser send our cookie, but not read the token nor set a custom
     header on a cross-site request without a CORS preflight, which we never grant.
     """
-    expected = request.session.get(_SESSION_KEY)
-    submitted = request.headers.get(CSRF_HEADER)
-    return (
-        isinstance(expected, str)
-        and submitted is not None
-        and hmac.compare_digest(expected.encode(), submitted.encode())
-    )
+    return _matches(request.session.get(_SESSION_KEY), request.headers.get(CSRF_HEADER))

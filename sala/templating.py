@@ -12,9 +12,11 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from sala import i18n
+from sala.compression import compressible_cache
 from sala.config import TEMPLATES_DIR
 from sala.csrf import CSRF_FIELD, csrf_token
 from sala.rich_text import render_markdown
+from sala.static_files import icon_data_url, inline_stylesheet, static_path
 
 
 def _local(value: datetime, tz: str | ZoneInfo) -> datetime:
@@ -51,6 +53,9 @@ def build_environment() -> jinja2.Environment:
         pick=i18n.pick,
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_token,
+        static_path=static_path,
+        inline_stylesheet=inline_stylesheet,
+        icon_data_url=icon_data_url,
     )
     return env
 
@@ -73,6 +78,11 @@ def render(
     context = dict(context or {})
     context.setdefault("user", getattr(request.state, "user", None))
     context.setdefault("settings", request.app.state.settings)
+    # Compressed pages carry the stylesheet inside; the others link it (inline_stylesheet).
+    context.setdefault(
+        "inline_styles",
+        context["user"] is None and compressible_cache((headers or {}).get("cache-control", "")),
+    )
     response = templates.TemplateResponse(
         request, template, context, status_code=status_code, headers=headers
     )

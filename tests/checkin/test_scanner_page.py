@@ -18,6 +18,7 @@ from checkin.tickets import ticket_for
 from sala.app import STAFF_LOGIN_HOURS
 from sala.config import STATIC_DIR, Settings
 from sala.models import Role
+from sala.static_files import static_path
 from tests.factories import csrf_from, log_in, make_session, make_staff, register_person
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -110,8 +111,9 @@ async def test_service_worker_keeps_the_scanner_and_nothing_else(
     assert answer.headers["content-type"].startswith("text/javascript")
     assert answer.headers["cache-control"] == "no-cache"
     assets = json.loads(re.search(r"const ASSETS = (\[.*?\]);", answer.text).group(1))  # type: ignore[union-attr]
-    assert "/static/js/checkin/scanner.js" in assets
-    assert "/static/vendor/jsqr/jsQR.js" in assets
+    assert static_path("js/checkin/scanner.js") in assets
+    assert static_path("vendor/jsqr/jsQR.js") in assets
+    assert static_path("fonts/noto-sans-khmer.woff2") in assets  # the font the CSS asks for
     for path in assets:
         assert (await client.get(path)).status_code == 200, f"{path} is listed but not served"
     assert re.search(r'const CACHE = "sala-checkin-[0-9a-f]{12}";', answer.text)

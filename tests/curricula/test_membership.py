@@ -145,9 +145,15 @@ def _assert_tells_nothing(*texts: str) -> None:
 
 
 def _pending_rows(html: str) -> dict[int, str]:
-    """Each pending row of the team page, its own id and action URLs made neutral."""
+    """Each pending row of the team page, its own id, action URLs and CSRF token made neutral
+    (each form's token is masked afresh: sala/csrf.py)."""
     rows = re.findall(r'<li class="pending-request" id="request-(\d+)">(.*?)</li>', html, re.S)
-    return {int(row_id): re.sub(r"members/\d+", "members/ID", body) for row_id, body in rows}
+    return {
+        int(row_id): re.sub(
+            r'name="csrf_token" value="[^"]*"', "CSRF", re.sub(r"members/\d+", "members/ID", body)
+        )
+        for row_id, body in rows
+    }
 
 
 def _csv_rows(text: str) -> list[list[str]]:

@@ -145,4 +145,4 @@ async def test_km_font_is_served_by_the_app(client: httpx.AsyncClient, app: Star
     assert answer.headers["content-type"] == "font/ttf"
     assert answer.content[:4] in (b"\x00\x01\x00\x00", b"true", b"OTTO")
     css = (await client.get("/static/css/sala.css")).text
-    assert "/static/fonts/noto-sans-khmer.ttf" in css
+    assert 'url("../fonts/noto-sans-khmer.woff2") format("woff2")' in css  # sala/fonts.py
