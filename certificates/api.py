@@ -94,7 +94,10 @@ async def revoke(request: Request) -> Response:
     certificate = await _for_staff(request)
     payload = await read_json_object(request)
     revoked = await service.revoke_certificate(
-        certificate.id, staff=request.state.user, reason=_reason(payload)
+        certificate.id,
+        staff=request.state.user,
+        reason=_reason(payload),
+        settings=request.app.state.settings,
     )
     return JSONResponse(certificate_json(revoked))
 
@@ -104,7 +107,10 @@ async def reissue(request: Request) -> Response:
     certificate = await _for_staff(request)
     payload = await read_json_object(request)
     new = await service.reissue_certificate(
-        certificate.id, staff=request.state.user, reason=_reason(payload)
+        certificate.id,
+        staff=request.state.user,
+        reason=_reason(payload),
+        settings=request.app.state.settings,
     )
     return JSONResponse(certificate_json(new), status_code=201)
 

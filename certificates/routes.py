@@ -32,6 +32,7 @@ from certificates.limits import name_check_allowed
 from certificates.models import Certificate, CertificateStatus
 from events.models import Topic
 from events.services import get_session_for_staff, list_topics, topic_by_code
+from sala.config import Settings
 from sala.csrf import read_form
 from sala.errors import NotFound, RateLimited, SalaError, ValidationFailed
 from sala.forms import parse_id
@@ -151,6 +152,7 @@ async def holder_curriculum_pdf(request: Request) -> Response:
 @staff_page(Role.ADMIN, Role.FACILITATOR)
 async def session_certificates(request: Request) -> Response:
     staff = request.state.user
+    settings = request.app.state.settings
     session = await get_session_for_staff(staff, request.path_params["session_id"])
     message: str | None = None
     status = 200
@@ -164,9 +166,13 @@ async def session_certificates(request: Request) -> Response:
                 certificate_id = parse_id(form.get("certificate_id")) or 0
                 reason = str(form.get("reason", ""))
                 if action == "revoke":
-                    await service.revoke_certificate(certificate_id, staff=staff, reason=reason)
+                    await service.revoke_certificate(
+                        certificate_id, staff=staff, reason=reason, settings=settings
+                    )
                 else:
-                    await service.reissue_certificate(certificate_id, staff=staff, reason=reason)
+                    await service.reissue_certificate(
+                        certificate_id, staff=staff, reason=reason, settings=settings
+                    )
             else:
                 picked = [i for i in map(parse_id, form.getlist("registration_id")) if i]
                 await service.issue_certificates(
@@ -269,6 +275,7 @@ async def _topic(request: Request) -> Topic | None:
 @staff_page(Role.ADMIN)
 async def design(request: Request) -> Response:
     staff = request.state.user
+    settings = request.app.state.settings
     topic = await _topic(request)
     errors: dict[str, str] = {}
     message: str | None = None
@@ -280,9 +287,11 @@ async def design(request: Request) -> Response:
         try:
             if part == "wording":
                 wording = {k: str(form.get(k, "")) for k in service.DEFAULT_WORDING}
-                await service.save_wording(topic, service.wording_input(wording), staff=staff)
+                await service.save_wording(
+                    topic, service.wording_input(wording), staff=staff, settings=settings
+                )
             elif part == "images":
-                await _save_images(form, staff)
+                await _save_images(form, staff, settings)
             else:
                 raise ValidationFailed({})
         except ValidationFailed as exc:
@@ -308,7 +317,7 @@ async def design(request: Request) -> Response:
     )
 
 
-async def _save_images(form: Any, staff: Any) -> None:
+async def _save_images(form: Any, staff: Any, settings: Settings) -> None:
     """Logo and signatures: the names and roles, then each uploaded or removed image."""
     errors: dict[str, str] = {}
     for position in (1, 2, 3):
@@ -318,17 +327,18 @@ async def _save_images(form: Any, staff: Any) -> None:
                 name=str(form.get(f"signatory_{position}_name", "")),
                 role=str(form.get(f"signatory_{position}_role", "")),
                 staff=staff,
+                settings=settings,
             )
         except ValidationFailed as exc:
             errors.update({f"signatory_{position}_{k}": v for k, v in exc.errors.items()})
     for name in service.IMAGE_NAMES:
         upload = form.get(f"image_{name}")
         if form.get(f"remove_{name}"):
-            await service.remove_image(name, staff=staff)
+            await service.remove_image(name, staff=staff, settings=settings)
         elif isinstance(upload, UploadFile) and upload.filename:
             data = await upload.read(service.MAX_IMAGE_BYTES + 1)
             try:
-                await service.save_image(name, data, staff=staff)
+                await service.save_image(name, data, staff=staff, settings=settings)
             except ValidationFailed as exc:
                 errors[f"image_{name}"] = exc.errors["image"]
     if errors:

@@ -43,6 +43,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from attendees.models import Person, Registration, RegistrationStatus
+from certificates import rendering
 from certificates.errors import (
     CertificateHolderGone,
     CertificateNotFound,
@@ -58,7 +59,7 @@ from certificates.models import (
     CertificateStatus,
     CertificateWording,
 )
-from certificates.pdf.page import CertificateContent, Signature, render_certificate
+from certificates.pdf.page import CertificateContent, Signature
 from events.models import Session, Topic
 from events.services import get_session_for_staff
 from sala import audit, db, links, mail
@@ -231,8 +232,9 @@ async def render_pending(settings: Settings, *, budget_seconds: float = 10.0) ->
     """Make the PDFs of newly issued certificates and queue their emails; the number done.
 
     Works for about ``budget_seconds`` a round, so the worker's other jobs (mail) go on.
-    Safe with several workers: two may render the same PDF (the file is replaced whole),
-    but only the one that marks the certificate rendered queues its email.
+    Safe with several workers: a PDF is made once whoever asks for it (a download, another
+    worker: ``certificates.rendering.kept_pdf``), and only the worker that marks the
+    certificate rendered queues its email.
     """
     deadline = time.monotonic() + budget_seconds
     done = 0
@@ -243,20 +245,26 @@ async def render_pending(settings: Settings, *, budget_seconds: float = 10.0) ->
         ).limit(RENDER_BATCH)
         if not pending:
             break
-        for certificate in pending:
-            try:
-                await _render_and_send(certificate, settings)
-            except Exception as exc:
-                log_error(log, exc, "certificate %s could not be made", certificate.id)
+        # A batch at once: the render processes make different certificates side by side.
+        outcomes = await asyncio.gather(
+            *(_render_and_send(certificate, settings) for certificate in pending),
+            return_exceptions=True,
+        )
+        for certificate, outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                log_error(log, outcome, "certificate %s could not be made", certificate.id)
                 failed.add(certificate.id)
+            elif isinstance(outcome, BaseException):
+                raise outcome
             else:
                 done += 1
     return done
 
 
 async def _render_and_send(certificate: Certificate, settings: Settings) -> None:
-    """One certificate's PDF, then (once only) its email, which attaches the PDF made here."""
-    await certificate_pdf(certificate, settings, refresh=True)
+    """One certificate's PDF (made once: a download may have made it already, or be making it
+    now), then (once only) its email, which attaches the PDF kept here."""
+    await certificate_pdf(certificate, settings)
     # A session's certificate goes to the email typed for its registration; a curriculum
     # certificate to the person's email on file.
     registration_id: int | None = certificate.registration_id  # type: ignore[attr-defined]
@@ -284,30 +292,71 @@ async def _render_and_send(certificate: Certificate, settings: Settings) -> None
 # ----------------------------------------------------------------------------- the PDF
 
 
-def _cache_path(settings: Settings, certificate: Certificate) -> Path:
-    """Named after the code and the name printed: a file made for a name the holder has
-    since corrected is never served, even if it was written after the correction."""
+def _cache_path(settings: Settings, certificate: Certificate, design: str) -> Path:
+    """Named after the code, the name printed and the design it was made with: a file made
+    for a name the holder has since corrected, or before the logo, a signature or the wording
+    changed, is never served, even if it was written after the change."""
     printed = hashlib.sha256(certificate.holder_name.encode()).hexdigest()[:8]
-    return settings.data_dir / "certificates" / f"{certificate.code}-{printed}.pdf"
+    return _folder(settings) / f"{certificate.code}-{printed}-{design}.pdf"
+
+
+def _folder(settings: Settings) -> Path:
+    return settings.data_dir / "certificates"
+
+
+def _design_mark(settings: Settings) -> str:
+    """The current design's mark (8 hex digits), kept in the data dir next to the PDFs it
+    names, so every process of the installation sees a change at once."""
+    try:
+        return (_folder(settings) / "design").read_text().strip() or "0"
+    except FileNotFoundError:
+        return "0"
+
+
+def _design_changed(settings: Settings) -> None:
+    """After a change of logo, signature or wording (committed): a new mark, then the kept
+    PDFs of older designs go. Each is made again, once, when next asked for."""
+    folder = _folder(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    mark = secrets.token_hex(4)
+    temporary = folder / f"design.{secrets.token_hex(4)}.tmp"
+    temporary.write_text(mark)
+    os.replace(temporary, folder / "design")
+    # After the new mark: a render of the old design either finds it when it checks after
+    # writing (and removes its file), or wrote before this and is removed here.
+    for path in folder.glob("*.pdf"):
+        if not path.stem.endswith(f"-{mark}"):
+            path.unlink(missing_ok=True)
 
 
 async def certificate_pdf(
-    certificate: Certificate, settings: Settings, *, neutral: bool = False, refresh: bool = False
+    certificate: Certificate, settings: Settings, *, neutral: bool = False
 ) -> bytes:
-    """The certificate's PDF. The holder's usual copy is kept in the data dir once made;
-    the neutral copy is made each time it is asked for and never written to disk, so the
-    cache (named after the real code) can never hand out one for the other."""
-    path = _cache_path(settings, certificate)
-    if not neutral and not refresh and path.exists():
-        return path.read_bytes()
-    content = await certificate_content(certificate, settings, neutral=neutral)
-    pdf = await asyncio.to_thread(render_certificate, content)
-    if not neutral:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
-        temporary.write_bytes(pdf)
-        os.replace(temporary, path)
-    return pdf
+    """The certificate's PDF, made in the render processes (``certificates.rendering``).
+
+    The holder's usual copy of a valid certificate is kept in the data dir, made once
+    whoever asks first (a download, the worker) and whoever asks at the same time. The
+    neutral copy is made each time it is asked for and never written to disk, so the cache
+    (named after the real code) can never hand out one for the other; nor is the copy of a
+    revoked certificate (staff may still look at it)."""
+    if neutral or certificate.status != CertificateStatus.VALID:
+        return await rendering.render(
+            await certificate_content(certificate, settings, neutral=neutral)
+        )
+    design = _design_mark(settings)
+
+    async def printed() -> CertificateContent:
+        return await certificate_content(certificate, settings)
+
+    async def still_current() -> bool:
+        """Still valid, with the name printed, in this design? (Asked after writing.)"""
+        names = await Certificate.filter(
+            id=certificate.id, status=CertificateStatus.VALID
+        ).values_list("holder_name", flat=True)
+        return list(names) == [certificate.holder_name] and _design_mark(settings) == design
+
+    path = _cache_path(settings, certificate, design)
+    return await rendering.kept_pdf(path, certificate.code, printed, still_current)
 
 
 @dataclass(frozen=True)
@@ -327,8 +376,13 @@ async def holder_copy(certificate: Certificate, settings: Settings, *, neutral: 
 
 
 def forget_pdf(certificate: Certificate, settings: Settings) -> None:
-    """Remove every copy made of this certificate, whatever name it carried."""
-    for path in (settings.data_dir / "certificates").glob(f"{certificate.code}-*.pdf"):
+    """Remove every copy made of this certificate, whatever name or design it carried.
+
+    Call it after the transaction that revoked the certificate or blanked or changed its
+    name has committed: a render still under way then either sees that change when it checks
+    after writing (``rendering.kept_pdf``) and removes its file, or wrote it before this.
+    """
+    for path in _folder(settings).glob(f"{certificate.code}-*.pdf"):
         path.unlink(missing_ok=True)
 
 
@@ -515,14 +569,18 @@ async def certificate_for_staff(staff: StaffUser, certificate_id: int) -> Certif
     return certificate
 
 
-async def revoke_certificate(certificate_id: int, *, staff: StaffUser, reason: str) -> Certificate:
-    """Revoke a certificate; the reason is kept (and never shown publicly)."""
+async def revoke_certificate(
+    certificate_id: int, *, staff: StaffUser, reason: str, settings: Settings
+) -> Certificate:
+    """Revoke a certificate; the reason is kept (and never shown publicly). Its kept PDF
+    goes (after the commit: see :func:`forget_pdf`)."""
     reason = _reason(reason)
     certificate = await certificate_for_staff(staff, certificate_id)
     if certificate.status == CertificateStatus.REVOKED:
         return certificate
     async with in_transaction():
         await _revoke(certificate, staff=staff, reason=reason)
+    forget_pdf(certificate, settings)
     return certificate
 
 
@@ -549,7 +607,9 @@ async def _revoke(certificate: Certificate, *, staff: StaffUser, reason: str) ->
     await audit.record(staff, "certificate.revoke", certificate, {"reason": reason})
 
 
-async def reissue_certificate(certificate_id: int, *, staff: StaffUser, reason: str) -> Certificate:
+async def reissue_certificate(
+    certificate_id: int, *, staff: StaffUser, reason: str, settings: Settings
+) -> Certificate:
     """A new certificate with a new code in place of this one, which is revoked.
 
     Once only: a certificate already replaced (a second click, two staff at once) is a 409,
@@ -595,6 +655,7 @@ async def reissue_certificate(certificate_id: int, *, staff: StaffUser, reason: 
             await audit.record(staff, "certificate.reissue", new, {"replaces": old.code})
     except IntegrityError as exc:  # another reissue won the race
         raise CertificateReplaced() from exc
+    forget_pdf(old, settings)  # the new one is made (once) by the worker or a download
     return new
 
 
@@ -743,7 +804,7 @@ def clean_image(data: bytes) -> bytes:
     return out.getvalue()
 
 
-async def save_image(name: str, data: bytes, *, staff: StaffUser) -> None:
+async def save_image(name: str, data: bytes, *, staff: StaffUser, settings: Settings) -> None:
     if name not in IMAGE_NAMES:
         raise ValueError(name)
     png = clean_image(data)
@@ -751,12 +812,15 @@ async def save_image(name: str, data: bytes, *, staff: StaffUser) -> None:
         await CertificateImage.filter(name=name).delete()
         await CertificateImage.create(name=name, content_type="image/png", data=png)
         await audit.record(staff, "certificate.image", staff, {"name": name})
+    _design_changed(settings)
 
 
-async def remove_image(name: str, *, staff: StaffUser) -> None:
+async def remove_image(name: str, *, staff: StaffUser, settings: Settings) -> None:
     async with in_transaction():
-        await CertificateImage.filter(name=name).delete()
+        removed = await CertificateImage.filter(name=name).delete()
         await audit.record(staff, "certificate.image_remove", staff, {"name": name})
+    if removed:
+        _design_changed(settings)
 
 
 async def image_names() -> set[str]:
@@ -773,7 +837,9 @@ async def signatories() -> dict[int, CertificateSignatory]:
     return {s.position: s for s in await CertificateSignatory.all()}
 
 
-async def save_signatory(position: int, *, name: str, role: str, staff: StaffUser) -> None:
+async def save_signatory(
+    position: int, *, name: str, role: str, staff: StaffUser, settings: Settings
+) -> None:
     """Set who signs in one of the three places; an empty name clears it."""
     reader = FieldReader({"name": name, "role": role})
     name = reader.text("name", max_length=120)
@@ -783,10 +849,15 @@ async def save_signatory(position: int, *, name: str, role: str, staff: StaffUse
     if reader.errors:
         raise ValidationFailed(reader.errors)
     async with in_transaction():
+        held = await CertificateSignatory.get_or_none(position=position)
+        current = (held.name, held.role) if held else ("", "")
+        if current == ((name, role) if name else ("", "")):
+            return  # the form shows every place: saving it unchanged changes nothing
         await CertificateSignatory.filter(position=position).delete()
         if name:
             await CertificateSignatory.create(position=position, name=name, role=role)
         await audit.record(staff, "certificate.signatory", staff, {"position": position})
+    _design_changed(settings)
 
 
 def wording_input(raw: dict[str, str]) -> dict[str, str]:
@@ -812,7 +883,9 @@ def _same_words(a: str, b: str) -> bool:
     return " ".join(a.split()) == " ".join(b.split())
 
 
-async def save_wording(topic: Topic | None, values: dict[str, str], *, staff: StaffUser) -> None:
+async def save_wording(
+    topic: Topic | None, values: dict[str, str], *, staff: StaffUser, settings: Settings
+) -> None:
     """Keep, for ``topic`` (None: every topic), only the fields that differ from the inherited
     words; the others (empty, or unchanged) follow them from now on."""
     async with in_transaction():
@@ -832,6 +905,7 @@ async def save_wording(topic: Topic | None, values: dict[str, str], *, staff: St
             )
         changed = sorted(field for field, text in own.items() if text)
         await audit.record(staff, "certificate.wording", topic or staff, {"own": changed})
+    _design_changed(settings)
 
 
 async def with_inherited(topic: Topic | None, values: dict[str, str]) -> dict[str, str]:
@@ -858,7 +932,7 @@ async def preview_pdf(
         place="Phnom Penh",
     )
     content = await certificate_content(sample, settings, wording=wording)
-    return await asyncio.to_thread(render_certificate, content)
+    return await rendering.render(content)
 
 
 async def issue_curriculum_certificate(

@@ -175,7 +175,7 @@ async def test_a_revocation_after_printing_takes_the_pdf_away(
 
     vanna = await Certificate.get(registration_id=people["Vanna"].id)
     await certificates.revoke_certificate(
-        vanna.id, staff=printed_session["facilitator"], reason="typo"
+        vanna.id, staff=printed_session["facilitator"], reason="typo", settings=settings
     )
     assert (await client.get(download)).status_code == 404
     page = await client.get(f"/staff/sessions/{session.id}/certificates")
