@@ -172,9 +172,12 @@ async def _enqueue_for(
 # ----------------------------------------------------------------------------- registering
 #
 # ``register`` is the busiest write of a registration rush. Its rules are written once, as
-# steps that yield queries (``_registration_steps``); ``sala.db.run_steps`` runs them — on
-# SQLite in a single trip to the database thread, on PostgreSQL one awaited query at a time.
-# See docs/ARCHITECTURE.md, "Seats".
+# steps that yield queries (``_registration_steps``). Registrations for one session that
+# arrive together are decided in one transaction (``_desk``, a ``sala.db.GroupCommit``): in
+# arrival order, each in a savepoint of its own (a refused one rolls back only itself), the
+# session locked by the first of them until the one commit; then each is answered with what
+# it holds. SQLite: one trip to the database thread per group; PostgreSQL: one transaction
+# per group, one awaited query at a time. See docs/ARCHITECTURE.md, "Seats".
 
 _SESSION_COLUMNS = (
     "id, status, audience, capacity, confirmed_count, starts_at, registration_opens_at, "
@@ -199,6 +202,11 @@ _PERSON_INSERT = (
 )
 # Nothing when the email or the phone is already someone's (no conflict target: either).
 _PERSON_INSERT_NEW = _PERSON_INSERT + " ON CONFLICT DO NOTHING RETURNING id"
+
+
+# Grouped per session (``key``): a group locks one session row, so two processes' groups
+# cannot deadlock. At most 100 a group: another process waits for the lock no longer.
+_desk = db.GroupCommit(max_callers=100, postgres_together=True)
 
 
 @dataclass(frozen=True)
@@ -287,18 +295,46 @@ def _invitation_steps(
     return int(row["id"])
 
 
-def _locked_session_steps(dialect: str, session_id: int) -> db.Steps[tuple[Session, int]]:
-    """The session, locked for this transaction, and how many people wait for a seat."""
-    row = yield db.Query(_LOCK_SESSION[dialect], [session_id])
-    if row is None or row["status"] == SessionStatus.DRAFT:
-        raise SessionNotFound()
-    if "waiting" not in row:
-        counted = yield db.Query(_COUNT_WAITING, [session_id])
-        row["waiting"] = counted["waiting"]
-    waiting = int(row.pop("waiting"))
-    for name in ("starts_at", "registration_opens_at", "registration_closes_at"):
-        row[name] = db.as_datetime(row[name])
-    return Session(**row), waiting
+def _locked_session_steps(
+    dialect: str, session_id: int
+) -> db.Steps[tuple[Session, int, dict[Any, Any]]]:
+    """The session, locked for this transaction, how many people wait for a seat, and the
+    group's shared state (see :func:`_held_session`)."""
+    shared = yield db.GROUP_STATE
+    held = shared.get(("session", session_id))
+    if held is None:
+        row = yield db.Query(_LOCK_SESSION[dialect], [session_id])
+        if row is None or row["status"] == SessionStatus.DRAFT:
+            raise SessionNotFound()
+        if "waiting" not in row:
+            counted = yield db.Query(_COUNT_WAITING, [session_id])
+            row["waiting"] = counted["waiting"]
+        waiting = int(row.pop("waiting"))
+        for name in ("starts_at", "registration_opens_at", "registration_closes_at"):
+            row[name] = db.as_datetime(row[name])
+        held = (tuple(row.items()), waiting)
+    fields, waiting = held
+    return Session(**dict(fields)), waiting, shared
+
+
+def _held_session(
+    shared: dict[Any, Any], session: Session, *, waiting: int, confirmed: bool
+) -> None:
+    """What the next registration of this group finds without asking the database: the
+    session is locked until the group commits, and nothing but this group changes its
+    seats or its waitlist meanwhile. A registration whose steps fail takes its change back
+    with its savepoint (``sala.db.GROUP_STATE``)."""
+    row = {
+        "id": session.id,
+        "status": session.status,
+        "audience": session.audience,
+        "capacity": session.capacity,
+        "confirmed_count": session.confirmed_count + (1 if confirmed else 0),
+        "starts_at": session.starts_at,
+        "registration_opens_at": session.registration_opens_at,
+        "registration_closes_at": session.registration_closes_at,
+    }
+    shared[("session", session.id)] = (tuple(row.items()), waiting + (0 if confirmed else 1))
 
 
 def _registration_steps(
@@ -314,7 +350,7 @@ def _registration_steps(
     """Every registration is a new row, whether or not its contact is known, so that the
     answer tells nothing about anyone else (see ``_person_steps``)."""
     by_staff = actor_id is not None
-    session, waiting = yield from _locked_session_steps(dialect, session_id)
+    session, waiting, shared = yield from _locked_session_steps(dialect, session_id)
     # On an invite-only session nothing else is decided, or told, without an invitation.
     invitation_id = yield from _invitation_steps(
         session, data.invitation_code, data.email, by_staff=by_staff
@@ -326,6 +362,7 @@ def _registration_steps(
     if session.confirmed_count < session.capacity:
         taken = yield db.Query(TAKE_SEAT, [session_id], returns_row=False)
         confirmed = bool(taken)
+    _held_session(shared, session, waiting=waiting, confirmed=confirmed)
     manage_key, ticket_seed = _new_secret()
     status = RegistrationStatus.CONFIRMED if confirmed else RegistrationStatus.WAITLISTED
     fields: dict[str, Any] = {
@@ -407,7 +444,7 @@ async def register(
     registered (see ``_person_steps``): the answer never depends on who else registered.
     """
     moment = now or datetime.now(UTC)
-    decision = await db.run_steps(
+    decision = await _desk.run(
         lambda dialect: _registration_steps(
             dialect,
             session_id,
@@ -416,7 +453,8 @@ async def register(
             actor_id=actor.id if actor else None,
             now=moment,
             domain=settings.domain,
-        )
+        ),
+        key=session_id,
     )
     registration = Registration(id=decision.registration_id, **decision.fields)
     registration._saved_in_db = True

@@ -11,10 +11,13 @@ client is slower than the server it measures.
 Afterwards it checks, with the admin token, that exactly ``seats`` are confirmed, the rest
 waitlisted at positions 1..N without gaps or repeats, in the order the requests got through
 (registration id order), that the receipts people got say the same, that ``seats_left`` is 0
-and that wrk saw no error. It prints the figures and PASS/FAIL against the goals
-(>= 500 registrations/s, p99 <= 300 ms, exact counts, no errors). The exit status is 1 when
-a count or error check fails, 2 when the benchmark could not run; missing the speed goal only
-shows in the output.
+and that wrk saw no error. Then, with Sala stopped, the same wrk script drives
+``bench/bare_app.py`` (a constant registration-shaped JSON, no middleware, no database,
+served the same way with as many workers) for ``--ceiling-requests`` requests: the reference,
+measured in the same run. It prints the figures, the ratio and PASS/FAIL against the goals
+(>= 500 registrations/s, p99 <= 300 ms, ratio >= 0.10 on SQLite and 0.07 on PostgreSQL,
+exact counts, no errors). The exit status is 1 when a count or error check fails, 2 when the
+benchmark could not run; missing a speed goal only shows in the output.
 
 Run from the repository root (needs ``wrk``: ``apt-get install -y wrk``)::
 
@@ -40,6 +43,7 @@ from typing import Any
 from _server import (
     BenchError,
     SalaServer,
+    ServedApp,
     WrkRun,
     bench_database,
     cpu_snapshot,
@@ -50,9 +54,12 @@ from _server import (
 
 HERE = Path(__file__).resolve().parent
 LUA_SCRIPT = HERE / "registration.lua"
+BARE_APP = HERE / "bare_app.py"
 WRK_THREADS = 2
 GOAL_RPS = 500.0
 GOAL_P99_MS = 300.0
+# Registrations/s against bare Starlette answering the same POSTs (issue 17).
+GOAL_RATIO = {"sqlite": 0.10, "postgres": 0.07}
 PHNOM_PENH = timezone(timedelta(hours=7))
 
 
@@ -82,6 +89,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seats", type=int, default=100, help="the session's capacity")
     parser.add_argument(
         "--duration", type=int, default=60, help="upper bound of the wrk run, seconds"
+    )
+    parser.add_argument(
+        "--ceiling-requests",
+        type=int,
+        default=40_000,
+        help="POSTs sent to the bare app, the reference (40000)",
     )
     args = parser.parse_args(argv)
     if args.workers < 1 or args.seats < 1:
@@ -280,13 +293,24 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def _busy(cpu: dict[str, float], window: float) -> bool:
+    return cpu["other"] > 0.1 * window * (os.cpu_count() or 1)
+
+
 def report(
-    args: argparse.Namespace, wrk: WrkRun, checks: list[Check], cpu: dict[str, float]
+    args: argparse.Namespace,
+    wrk: WrkRun,
+    checks: list[Check],
+    cpu: dict[str, float],
+    bare: WrkRun,
+    bare_cpu: dict[str, float],
 ) -> bool:
     result = wrk.result
     rps, p50, p99 = float(result["rps"]), float(result["p50_ms"]), float(result["p99_ms"])
+    bare_rps, bare_p99 = float(bare.result["rps"]), float(bare.result["p99_ms"])
+    ratio = rps / bare_rps if bare_rps else 0.0
+    goal_ratio = GOAL_RATIO[args.database]
     errors = sum(int(result[k]) for k in ("non2xx", "connect", "read", "write", "timeout"))
-    counts_ok = all(check.ok for check in checks)
     print()
     print(
         f"Sala registration benchmark: {args.database}, {args.workers} worker(s), "
@@ -302,33 +326,90 @@ def report(
     print(f"  waitlisted       {result['waitlisted']:>8} (told at registration)")
     print(f"  errors           {errors:8d}")
     print(f"  load window      {float(result['window_s']):8.2f} s")
+    print(
+        f"  bare Starlette   {bare_rps:8.1f} /s, p99 {bare_p99:.1f} ms, "
+        f"{bare.result['requests']} answers, {args.workers} worker(s)"
+    )
+    ratio_verdict = verdict(ratio >= goal_ratio)
+    print(f"  ratio            {ratio:8.3f}   goal >= {goal_ratio:.2f}: {ratio_verdict}")
     per_registration = ", ".join(
         f"{name} {1000 * seconds / args.registrations:.1f}" for name, seconds in cpu.items()
     )
     print(f"  CPU ms/registr.  {per_registration}")
     window = float(result["window_s"])
-    if cpu["other"] > 0.1 * window * (os.cpu_count() or 1):
+    if _busy(cpu, window):
         print(
             f"  WARNING: other processes used {cpu['other']:.1f} CPU-seconds during the "
             f"{window:.1f} s of load: the machine was busy, the speed figures are low"
         )
+    bare_window = float(bare.result["window_s"])
+    if _busy(bare_cpu, bare_window):
+        print(
+            f"  WARNING (bare): other processes used {bare_cpu['other']:.1f} CPU-seconds "
+            f"during its {bare_window:.1f} s: the reference is low, the ratio high"
+        )
+    bare_errors = sum(
+        int(bare.result[k]) for k in ("non2xx", "connect", "read", "write", "timeout")
+    )
+    checks.append(
+        Check(
+            "reference errors",
+            bare_errors == 0 and int(bare.result["requests"]) == args.ceiling_requests,
+            f"{bare.result['requests']} answered (want {args.ceiling_requests}), "
+            f"{bare_errors} errors",
+        )
+    )
     print("  checks:")
     for check in checks:
         print(f"    {verdict(check.ok)}  {check.name}: {check.detail}")
+    counts_ok = all(check.ok for check in checks)
     speed_ok = rps >= GOAL_RPS and p99 <= GOAL_P99_MS
-    print(f"COUNTS {verdict(counts_ok)}  SPEED {verdict(speed_ok)}")
+    ratio_ok = ratio >= goal_ratio
+    print(f"COUNTS {verdict(counts_ok)}  SPEED {verdict(speed_ok)}  RATIO {verdict(ratio_ok)}")
     print(
         f"SUMMARY database={args.database} workers={args.workers} rps={rps:.1f} "
-        f"p50_ms={p50:.1f} p99_ms={p99:.1f} confirmed={result['confirmed']} "
-        f"waitlisted={result['waitlisted']} errors={errors} counts={verdict(counts_ok)} "
-        f"speed={verdict(speed_ok)}"
+        f"p50_ms={p50:.1f} p99_ms={p99:.1f} bare_rps={bare_rps:.1f} ratio={ratio:.3f} "
+        f"confirmed={result['confirmed']} waitlisted={result['waitlisted']} errors={errors} "
+        f"counts={verdict(counts_ok)} speed={verdict(speed_ok)} ratio_goal={verdict(ratio_ok)}"
     )
     return counts_ok
 
 
 def run(args: argparse.Namespace) -> bool:
+    with temp_dir("sala-bench-") as tmp:
+        measured = run_sala(args, tmp)
+        bare, bare_cpu = run_bare(args, tmp)
+        return report(args, *measured, bare, bare_cpu)
+
+
+def run_bare(args: argparse.Namespace, tmp: Path) -> tuple[WrkRun, dict[str, float]]:
+    """The reference: the same wrk script against bare Starlette, Sala stopped."""
+    print(f"reference: bare Starlette, {args.ceiling_requests} POSTs…", flush=True)
+    command = [sys.executable, str(BARE_APP), "--port", "{port}", "--workers", str(args.workers)]
+    with ServedApp(
+        command, tmp / "bare.log", health_path="/api/v1/sessions/1/registrations"
+    ) as bare:
+        before = cpu_snapshot()
+        wrk = run_wrk(
+            bare.base_url,
+            LUA_SCRIPT,
+            env={
+                "SALA_BENCH_SESSION": "1",
+                "SALA_BENCH_TOTAL": str(args.ceiling_requests),
+                "SALA_BENCH_THREADS": str(WRK_THREADS),
+                "SALA_BENCH_RECEIPTS": "",
+            },
+            threads=WRK_THREADS,
+            connections=args.concurrency,
+            duration_s=args.duration,
+        )
+        cpu = cpu_split(before, cpu_snapshot(), bare.pid)
+    print("\n".join("  | " + line for line in wrk.output.rstrip().splitlines()))
+    return wrk, cpu
+
+
+def run_sala(args: argparse.Namespace, tmp: Path) -> tuple[WrkRun, list[Check], dict[str, float]]:
     with (
-        temp_dir("sala-bench-") as tmp,
         bench_database(args.database) as database_url,
         SalaServer(tmp / "data", database_url=database_url, workers=args.workers) as server,
     ):
@@ -359,7 +440,7 @@ def run(args: argparse.Namespace) -> bool:
         registrations = server.api("GET", f"/api/v1/sessions/{session_id}/registrations")
         session = server.api("GET", f"/api/v1/sessions/{session_id}")
         checks = check_counts(args, registrations, session, read_receipts(receipts_path), wrk)
-        return report(args, wrk, checks, cpu)
+        return wrk, checks, cpu
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -165,9 +165,14 @@ def _batch_steps(
     # The signatures are checked before the first query: on SQLite that work runs on the
     # database thread, beside the event loop, and outside the transaction (db.run_steps).
     claims = [_verified(keys, scan.token) if scan.token else None for scan in scans]
-    # May this staff member check people in here? Before anything is written.
+    # May this staff member check people in here? Before anything is written. Asked once per
+    # staff member and session in a group: its transaction holds SQLite's write lock, so an
+    # assignment cannot change meanwhile (a refusal raises, and is never remembered).
+    shared = yield db.GROUP_STATE
     for session_id in dict.fromkeys(scan.session_id for scan in scans):
-        yield from session_access_steps(staff, session_id)
+        if ("runs", staff.id, session_id) not in shared:
+            yield from session_access_steps(staff, session_id)
+            shared["runs", staff.id, session_id] = True
     answers = []
     for scan, claim in zip(scans, claims, strict=True):
         answer = yield from _scan_steps(scan, claim, staff, now)

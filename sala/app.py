@@ -49,6 +49,7 @@ from attendees.limits import registration_limiters
 from attendees.schemas import SCHEMAS as ATTENDEES_SCHEMAS
 from certificates.api import SCHEMAS as CERTIFICATE_SCHEMAS
 from certificates.limits import name_check_limiters
+from checkin.fast_path import CheckinFastPath
 from checkin.schemas import SCHEMAS as CHECKIN_SCHEMAS
 from curricula.schemas import SCHEMAS as CURRICULA_SCHEMAS
 from events.schemas import SCHEMAS as EVENTS_SCHEMAS
@@ -175,6 +176,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=ROUTES,
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.https),
+            # Bearer-token check-ins past the layers below (see checkin/fast_path.py).
+            Middleware(
+                CheckinFastPath,
+                default_language=settings.default_language,
+                secure_cookie=settings.https,
+            ),
             Middleware(CompressionMiddleware),
             Middleware(
                 LanguageMiddleware,

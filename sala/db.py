@@ -194,6 +194,13 @@ class Query:
 
 Steps = Generator[Query, Any, T]
 
+# Not a statement: yielded by steps, it receives a dict shared by the callers of one group
+# (one transaction, see GroupCommit), where steps may keep what they read under a lock for
+# the next caller (e.g. the locked session row). A caller whose steps fail leaves it as it
+# was before them (its savepoint is rolled back, and so are its changes here); keep only
+# immutable values in it. Alone (run_steps), the steps get a dict of their own.
+GROUP_STATE = Query("-- the group's shared state", [])
+
 
 async def run_steps(make_steps: Callable[[str], Steps[T]]) -> T:
     """Run one transaction whose logic is a generator that yields queries and receives results.
@@ -228,7 +235,7 @@ async def run_steps(make_steps: Callable[[str], Steps[T]]) -> T:
     if query is None:
         return value
     async with in_transaction() as transaction:
-        return await _run_async_steps(transaction, steps, query)
+        return await _run_async_steps(transaction, steps, query, {})
 
 
 def _on_sqlite_thread(
@@ -259,7 +266,7 @@ def _run_sqlite_steps(connection: sqlite3.Connection, steps: Steps[T]) -> T:
         return value
     connection.execute("BEGIN IMMEDIATE")
     try:
-        value = _drive_sqlite(connection, steps, query)
+        value = _drive_sqlite(connection, steps, query, {})
         connection.execute("COMMIT")
     except BaseException:
         _roll_back(connection)
@@ -267,10 +274,15 @@ def _run_sqlite_steps(connection: sqlite3.Connection, steps: Steps[T]) -> T:
     return value
 
 
-def _drive_sqlite(connection: sqlite3.Connection, steps: Steps[T], query: Query) -> T:
+def _drive_sqlite(
+    connection: sqlite3.Connection, steps: Steps[T], query: Query, shared: dict[Any, Any]
+) -> T:
     """Run ``query`` and feed each result to the steps until they return their value."""
     try:
         while True:
+            if query is GROUP_STATE:
+                query = steps.send(shared)
+                continue
             cursor = connection.execute(query.sql, query.params)
             if query.returns_row:
                 rows = cursor.fetchall()
@@ -289,11 +301,15 @@ def _roll_back(connection: sqlite3.Connection) -> None:
         connection.execute("ROLLBACK")
 
 
-async def _run_async_steps(connection: BaseDBAsyncClient, steps: Steps[T], query: Query) -> T:
+async def _run_async_steps(
+    connection: BaseDBAsyncClient, steps: Steps[T], query: Query, shared: dict[Any, Any]
+) -> T:
     try:
         while True:
-            if query.returns_row:
-                result: Any = await fetch_one(connection, query.sql, query.params)
+            if query is GROUP_STATE:
+                result: Any = shared
+            elif query.returns_row:
+                result = await fetch_one(connection, query.sql, query.params)
             else:
                 result = await execute(connection, query.sql, query.params)
             query = steps.send(result)
@@ -311,6 +327,7 @@ class _Caller:
     answer: asyncio.Future[Any]
     # The caller's own, captured in the caller's task: the committer's task is another's.
     context: contextvars.Context
+    key: object = None
 
 
 class GroupCommit:
@@ -326,25 +343,33 @@ class GroupCommit:
     as with :func:`run_steps`. Each commit costs a write of the WAL and a trip between
     threads, so at the door it is one per group instead of one per scan.
 
-    On PostgreSQL it is :func:`run_steps`: the server commits concurrent transactions
-    together by itself, and a pool of connections already works in parallel.
+    On PostgreSQL it is :func:`run_steps` by default: the server commits concurrent
+    transactions together by itself, and a pool of connections already works in parallel.
+    With ``postgres_together``, PostgreSQL groups as well (one transaction, a savepoint per
+    caller, awaited statement by statement): for steps that all wait for one row's lock
+    anyway (registrations for one session), where one transaction per caller means one
+    lock hand-over and one commit per caller.
+
+    Only callers of one ``key`` (``run(..., key=session_id)``) are grouped: a group then locks
+    one row, and two processes' groups cannot deadlock on two rows taken in another order.
 
     One group holds the write lock for at most ``max_callers`` callers, so other writers
     (other processes) wait no longer than that.
     """
 
-    def __init__(self, *, max_callers: int = 100) -> None:
+    def __init__(self, *, max_callers: int = 100, postgres_together: bool = False) -> None:
         self.max_callers = max_callers
+        self.postgres_together = postgres_together
         self._waiting: list[_Caller] = []
         self._committer: asyncio.Task[None] | None = None
 
-    async def run(self, make_steps: Callable[[str], Steps[T]]) -> T:
+    async def run(self, make_steps: Callable[[str], Steps[T]], *, key: object = None) -> T:
         client = connections.get("default")
         dialect = client.capabilities.dialect
-        if dialect != "sqlite":
+        if dialect != "sqlite" and not self.postgres_together:
             return await run_steps(make_steps)
         answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        caller = _Caller(client, make_steps(dialect), answer, contextvars.copy_context())
+        caller = _Caller(client, make_steps(dialect), answer, contextvars.copy_context(), key)
         self._waiting.append(caller)
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_while_waiting())
@@ -354,14 +379,15 @@ class GroupCommit:
         group: list[_Caller] = []
         try:
             while group := self._next_group():
+                steps = [(c.context, c.steps) for c in group]
                 try:
-                    async with group[0].client.acquire_connection() as connection:
-                        outcomes = await _on_sqlite_thread(
-                            connection,
-                            _run_sqlite_group,
-                            connection._conn,
-                            [(c.context, c.steps) for c in group],
-                        )
+                    if group[0].client.capabilities.dialect != "sqlite":
+                        outcomes = await _run_async_group(steps)
+                    else:
+                        async with group[0].client.acquire_connection() as connection:
+                            outcomes = await _on_sqlite_thread(
+                                connection, _run_sqlite_group, connection._conn, steps
+                            )
                 except Exception as error:  # the transaction failed: nobody's steps stand
                     outcomes = [(False, error)] * len(group)
                 for caller, (succeeded, value) in zip(group, outcomes, strict=True):
@@ -386,8 +412,8 @@ class GroupCommit:
         if not waiting:
             self._waiting = []
             return []
-        client = waiting[0].client
-        group = [caller for caller in waiting if caller.client is client][: self.max_callers]
+        client, key = waiting[0].client, waiting[0].key
+        group = [c for c in waiting if c.client is client and c.key == key][: self.max_callers]
         chosen = {id(caller) for caller in group}
         self._waiting = [caller for caller in waiting if id(caller) not in chosen]
         return group
@@ -412,15 +438,19 @@ def _run_sqlite_group(
         else:
             started.append((index, context, steps, query))
     if started:
+        shared: dict[Any, Any] = {}
         connection.execute("BEGIN IMMEDIATE")
         try:
             for index, context, steps, query in started:
+                before = dict(shared)
                 connection.execute("SAVEPOINT caller")
                 try:
-                    value = context.run(_drive_sqlite, connection, steps, query)
+                    value = context.run(_drive_sqlite, connection, steps, query, shared)
                     outcomes[index] = (True, value)
                 except Exception as error:
                     connection.execute("ROLLBACK TO caller")
+                    shared.clear()
+                    shared.update(before)
                     outcomes[index] = (False, error)
                 connection.execute("RELEASE caller")
             connection.execute("COMMIT")
@@ -428,3 +458,60 @@ def _run_sqlite_group(
             _roll_back(connection)
             raise
     return [outcomes[index] for index in range(len(group))]
+
+
+async def _run_async_group(
+    group: list[tuple[contextvars.Context, Steps[Any]]],
+) -> list[tuple[bool, Any]]:
+    """:func:`_run_sqlite_group` on PostgreSQL: one transaction, each caller's steps in a
+    savepoint and in that caller's context, one awaited statement at a time."""
+    outcomes: dict[int, tuple[bool, Any]] = {}
+    started: list[tuple[int, contextvars.Context, Steps[Any], Query]] = []
+    for index, (context, steps) in enumerate(group):
+        try:
+            query, value = context.run(_first_query, steps)
+        except Exception as error:
+            outcomes[index] = (False, error)
+            continue
+        if query is None:
+            outcomes[index] = (True, value)
+        else:
+            started.append((index, context, steps, query))
+    if started:
+        shared: dict[Any, Any] = {}
+        async with in_transaction() as transaction:
+            release = ""  # the previous caller's savepoint, released with the next one's start
+            for index, context, steps, query in started:
+                before = dict(shared)
+                await transaction.execute_script(f"{release}SAVEPOINT caller")
+                try:
+                    value = await _drive_async(transaction, context, steps, query, shared)
+                    outcomes[index] = (True, value)
+                except Exception as error:
+                    await transaction.execute_script("ROLLBACK TO SAVEPOINT caller")
+                    shared.clear()
+                    shared.update(before)
+                    outcomes[index] = (False, error)
+                release = "RELEASE SAVEPOINT caller; "
+    return [outcomes[index] for index in range(len(group))]
+
+
+async def _drive_async(
+    connection: BaseDBAsyncClient,
+    context: contextvars.Context,
+    steps: Steps[T],
+    query: Query,
+    shared: dict[Any, Any],
+) -> T:
+    """:func:`_run_async_steps`, each step run in ``context``."""
+    try:
+        while True:
+            if query is GROUP_STATE:
+                result: Any = shared
+            elif query.returns_row:
+                result = await fetch_one(connection, query.sql, query.params)
+            else:
+                result = await execute(connection, query.sql, query.params)
+            query = context.run(steps.send, result)
+    except StopIteration as finished:
+        return finished.value

@@ -148,6 +148,9 @@ class Statements:
         with contextlib.suppress(StopIteration):
             query = next(steps)
             while True:
+                if query is db.GROUP_STATE:  # not a statement: a group's shared state
+                    query = steps.send({})
+                    continue
                 self.add(origin, query.sql, dialect)
                 query = steps.send(answer(query))
 
