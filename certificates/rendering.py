@@ -33,6 +33,7 @@ import multiprocessing
 import os
 import secrets
 import threading
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -41,6 +42,7 @@ from pathlib import Path
 from certificates.pdf.page import CertificateContent, render_certificate
 
 LOCK_POLL_SECONDS = 0.02
+OWNER_POLL_SECONDS = 1.0
 
 # Renders asked of the pool by this process, by the code printed: how the tests (and anyone
 # curious) see that a certificate was made once.
@@ -51,12 +53,35 @@ _pool_lock = threading.Lock()
 _in_flight: dict[Path, asyncio.Future[bytes]] = {}
 
 
-def _warm_fonts() -> None:
+def _start_render_process(owner: int) -> None:
     """The pool processes' initializer: instantiate (first time on a machine) and parse the
-    fonts now, once, so the first certificate of each process does not pay for them."""
+    fonts now, once, so the first certificate of each process does not pay for them; and go
+    when ``owner``, the process that made the pool, is gone however it ended (a kill -9 or
+    the OOM killer skip the shutdown that would otherwise stop its render processes)."""
     from certificates.pdf import fonts
 
+    threading.Thread(target=_exit_without, args=(owner,), daemon=True).start()
     fonts.add_fonts(fonts.FPDF())
+
+
+def _exit_without(owner: int) -> None:
+    while not _gone(owner):
+        time.sleep(OWNER_POLL_SECONDS)
+    os._exit(0)
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has ended: no such process, another user's (the id reused), or a
+    zombie its parent has yet to reap."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc: a zombie counts as alive until it is reaped
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def pool_size() -> int:
@@ -73,7 +98,10 @@ def _the_pool() -> ProcessPoolExecutor:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["certificates.pdf.page"])
             _pool = ProcessPoolExecutor(
-                max_workers=pool_size(), mp_context=context, initializer=_warm_fonts
+                max_workers=pool_size(),
+                mp_context=context,
+                initializer=_start_render_process,
+                initargs=(os.getpid(),),
             )
         return _pool
 

@@ -10,8 +10,13 @@ import asyncio
 import fcntl
 import io
 import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -248,3 +253,44 @@ async def test_a_reissued_certificate_gets_its_own_pdf_once(
     pdf = await _download(client, new)
     assert new_code in _text(pdf) and rendering.renders[new_code] == 1
     assert len(_kept(settings, new_code)) == 1
+
+
+_KILLED_OWNER = """
+import asyncio, os, signal
+from certificates import rendering
+
+async def main():
+    pool = rendering._the_pool()
+    await asyncio.get_running_loop().run_in_executor(pool, os.getpid)
+    print(*pool._processes, flush=True)
+
+asyncio.run(main())
+os.kill(os.getpid(), signal.SIGKILL)  # no shutdown, no atexit: the OOM killer's way
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_render_processes_go_when_the_process_that_made_them_is_killed(tmp_path: Path) -> None:
+    """A web process killed hard must not leave render processes (and their fonts) behind."""
+    output = tmp_path / "workers.txt"
+    with output.open("w") as out:
+        owner = subprocess.Popen(
+            [sys.executable, "-c", _KILLED_OWNER],
+            cwd=Path(rendering.__file__).resolve().parents[1],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        assert owner.wait(timeout=120) == -signal.SIGKILL, output.read_text()
+    workers = [int(pid) for pid in output.read_text().split()]
+    assert workers
+    deadline = time.monotonic() + 10 * rendering.OWNER_POLL_SECONDS
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in workers if _running(pid)] == []
