@@ -212,7 +212,7 @@ async def _load_upcoming(facilitator: StaffUser) -> str:
         created.append(
             await services.create_session(data, actor=None, status=SessionStatus.PUBLISHED)
         )
-    series_start = (today + timedelta(days=1)).replace(hour=9)
+    series_start = _next_first_saturday(today + timedelta(days=1)).replace(hour=9)
     _series, monthly = await services.create_series(
         SeriesInput(
             template=SessionInput(
@@ -620,6 +620,16 @@ def _past_months(count: int, today: date) -> list[date]:
 
 def _first_saturday(month: date) -> date:
     return month + timedelta(days=(5 - month.weekday()) % 7)
+
+
+def _next_first_saturday(day: datetime) -> datetime:
+    """The first first-Saturday of a month on or after ``day`` (midnight, in its zone): a
+    three-month series from there has three sessions, whatever the date of the demo."""
+    month = day.date().replace(day=1)
+    first = _first_saturday(month)
+    if first < day.date():
+        first = _first_saturday((month + timedelta(days=32)).replace(day=1))
+    return day.replace(year=first.year, month=first.month, day=first.day)
 
 
 def _session_input(training: _Training, starts: datetime, facilitator_id: int) -> SessionInput:
