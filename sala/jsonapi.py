@@ -71,7 +71,7 @@ async def read_json_object(request: Request, *, allow_empty: bool = False) -> di
     if allow_empty and not body.strip():
         return {}
     try:
-        data = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+        data = _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except RecursionError as exc:  # the decoder recurses once per level
         raise JsonTooDeep(levels=MAX_JSON_DEPTH) from exc
     except (ValueError, UnicodeDecodeError) as exc:
@@ -91,6 +91,11 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError("number out of range")
     return value
+
+
+# Made once: json.loads with any option builds a new decoder per call (about 5 µs a request).
+# Decoding the bytes as json.loads itself does: UTF-8, or UTF-16/32 by their first bytes.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 # A place in the body, as a chain: (parent's place, key or index); () is the body itself.
