@@ -419,14 +419,16 @@ class GroupCommit:
         return group
 
 
-def _run_sqlite_group(
-    connection: sqlite3.Connection, group: list[tuple[contextvars.Context, Steps[Any]]]
-) -> list[tuple[bool, Any]]:
-    """One transaction, each caller's steps in a savepoint and in that caller's context:
-    (True, value) or (False, error) for each. As in :func:`run_steps`, the steps' work up to
-    their first query comes first, before the transaction."""
+_Started = list[tuple[int, contextvars.Context, Steps[Any], Query]]
+
+
+def _start_group(
+    group: list[tuple[contextvars.Context, Steps[Any]]],
+) -> tuple[dict[int, tuple[bool, Any]], _Started]:
+    """Each caller's steps up to their first query, in that caller's context: the outcomes of
+    those already done (no query needed, or failed), and the rest with their first query."""
     outcomes: dict[int, tuple[bool, Any]] = {}
-    started: list[tuple[int, contextvars.Context, Steps[Any], Query]] = []
+    started: _Started = []
     for index, (context, steps) in enumerate(group):
         try:
             query, value = context.run(_first_query, steps)
@@ -437,6 +439,16 @@ def _run_sqlite_group(
             outcomes[index] = (True, value)
         else:
             started.append((index, context, steps, query))
+    return outcomes, started
+
+
+def _run_sqlite_group(
+    connection: sqlite3.Connection, group: list[tuple[contextvars.Context, Steps[Any]]]
+) -> list[tuple[bool, Any]]:
+    """One transaction, each caller's steps in a savepoint and in that caller's context:
+    (True, value) or (False, error) for each. As in :func:`run_steps`, the steps' work up to
+    their first query comes first, before the transaction."""
+    outcomes, started = _start_group(group)
     if started:
         shared: dict[Any, Any] = {}
         connection.execute("BEGIN IMMEDIATE")
@@ -465,18 +477,7 @@ async def _run_async_group(
 ) -> list[tuple[bool, Any]]:
     """:func:`_run_sqlite_group` on PostgreSQL: one transaction, each caller's steps in a
     savepoint and in that caller's context, one awaited statement at a time."""
-    outcomes: dict[int, tuple[bool, Any]] = {}
-    started: list[tuple[int, contextvars.Context, Steps[Any], Query]] = []
-    for index, (context, steps) in enumerate(group):
-        try:
-            query, value = context.run(_first_query, steps)
-        except Exception as error:
-            outcomes[index] = (False, error)
-            continue
-        if query is None:
-            outcomes[index] = (True, value)
-        else:
-            started.append((index, context, steps, query))
+    outcomes, started = _start_group(group)
     if started:
         shared: dict[Any, Any] = {}
         async with in_transaction() as transaction:
