@@ -63,11 +63,14 @@ class _File:
 
 @cache
 def _files_on_disk() -> dict[str, bytes]:
-    return {
-        path.relative_to(STATIC_DIR).as_posix(): path.read_bytes()
-        for path in sorted(STATIC_DIR.rglob("*"))
-        if path.is_file() and not any(part.startswith(".") for part in path.parts)
-    }
+    """Every file under ``static/`` but hidden ones (``.gitkeep``); a hidden folder above
+    ``static/`` (an install under ``~/.local``) hides nothing."""
+    files = {}
+    for path in sorted(STATIC_DIR.rglob("*")):
+        name = path.relative_to(STATIC_DIR)
+        if path.is_file() and not any(part.startswith(".") for part in name.parts):
+            files[name.as_posix()] = path.read_bytes()
+    return files
 
 
 @cache

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import re
 from io import BytesIO
+from pathlib import Path
 
 import httpx
 import pytest
@@ -59,6 +60,19 @@ def test_the_version_changes_with_any_file(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(static_files, "_files_on_disk", lambda: on_disk)
     changed = static_files.static_version.__wrapped__()  # type: ignore[attr-defined]
     assert re.fullmatch(r"[0-9a-f]{12}", changed) and changed != static_version()
+
+
+def test_a_hidden_folder_above_static_hides_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed under ~/.local or /srv/.sala, every page still finds its files."""
+    static = tmp_path / ".local" / "sala" / "static"
+    (static / "css").mkdir(parents=True)
+    (static / "css" / "sala.css").write_bytes(b"body{}")
+    (static / ".gitkeep").write_bytes(b"")
+    (static / "css" / ".draft.css").write_bytes(b"hidden")
+    monkeypatch.setattr(static_files, "STATIC_DIR", static)
+    assert static_files._files_on_disk.__wrapped__() == {"css/sala.css": b"body{}"}  # type: ignore[attr-defined]
 
 
 async def test_a_public_page_carries_its_stylesheet_allowed_by_hash_only(
