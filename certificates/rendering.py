@@ -37,6 +37,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from certificates.pdf.page import CertificateContent, render_certificate
@@ -116,10 +117,29 @@ def shut_down() -> None:
 
 
 async def render(content: CertificateContent) -> bytes:
-    """``content`` as PDF bytes, made in the pool. Counted in :data:`renders`."""
+    """``content`` as PDF bytes, made in the pool. Counted in :data:`renders`.
+
+    A render process that died (the OOM killer, a crash) breaks its whole pool: every later
+    render would fail until the server restarts. The broken pool is dropped and the render
+    tried once more in a new one.
+    """
     renders[content.code] += 1
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_the_pool(), render_certificate, content)
+    pool = _the_pool()
+    try:
+        return await loop.run_in_executor(pool, render_certificate, content)
+    except BrokenProcessPool:
+        _drop(pool)
+        return await loop.run_in_executor(_the_pool(), render_certificate, content)
+
+
+def _drop(pool: ProcessPoolExecutor) -> None:
+    """Forget ``pool`` if it is still this process's (another render may have done so)."""
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 async def kept_pdf(

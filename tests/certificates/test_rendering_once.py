@@ -294,3 +294,18 @@ def test_render_processes_go_when_the_process_that_made_them_is_killed(tmp_path:
     while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [pid for pid in workers if _running(pid)] == []
+
+
+async def test_a_render_process_killed_does_not_stop_later_renders(
+    issued: dict[str, Any], settings: Settings
+) -> None:
+    """The OOM killer takes a render process: the pool is made anew, the next PDF still made."""
+    pool = rendering._the_pool()
+    await asyncio.get_running_loop().run_in_executor(pool, os.getpid)  # the processes are up
+    for pid in list(pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    certificate = await Certificate.get(code=issued["code"])
+    content = await certificates.certificate_content(certificate, settings)
+    for _ in range(2):  # the first finds the pool broken, the second a new one
+        assert issued["code"] in _text(await rendering.render(content))
+    assert rendering._the_pool() is not pool
