@@ -12,7 +12,7 @@ import contextvars
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -219,23 +219,23 @@ async def run_steps(make_steps: Callable[[str], Steps[T]]) -> T:
     exception raised by the steps rolls the transaction back and reaches the caller unchanged.
     Call it outside any other transaction: on SQLite it takes the connection itself.
 
-    The steps see the caller's context variables (the current language, say) on both: on
-    SQLite they run in a copy of the caller's context, so what they set stays there.
+    The steps see the caller's context variables (the current language, say) on both: they
+    run in a copy of the caller's context, so what they set stays there.
     """
     client = connections.get("default")
     dialect = client.capabilities.dialect
     steps = make_steps(dialect)
+    context = contextvars.copy_context()
     if dialect == "sqlite":
-        context = contextvars.copy_context()
         async with client.acquire_connection() as connection:
             return await _on_sqlite_thread(
                 connection, context.run, _run_sqlite_steps, connection._conn, steps
             )
-    query, value = _first_query(steps)
+    query, value = context.run(_first_query, steps)
     if query is None:
         return value
     async with in_transaction() as transaction:
-        return await _run_async_steps(transaction, steps, query, {})
+        return await _drive_async(transaction, context, steps, query, {})
 
 
 def _on_sqlite_thread(
@@ -301,33 +301,34 @@ def _roll_back(connection: sqlite3.Connection) -> None:
         connection.execute("ROLLBACK")
 
 
-async def _run_async_steps(
-    connection: BaseDBAsyncClient, steps: Steps[T], query: Query, shared: dict[Any, Any]
-) -> T:
-    try:
-        while True:
-            if query is GROUP_STATE:
-                result: Any = shared
-            elif query.returns_row:
-                result = await fetch_one(connection, query.sql, query.params)
-            else:
-                result = await execute(connection, query.sql, query.params)
-            query = steps.send(result)
-    except StopIteration as finished:
-        return finished.value
-
-
 # ------------------------------------------------------------------ group commit
 
 
 @dataclass(frozen=True)
 class _Caller:
     client: BaseDBAsyncClient
+    make_steps: Callable[[str], Steps[Any]]
     steps: Steps[Any]
     answer: asyncio.Future[Any]
     # The caller's own, captured in the caller's task: the committer's task is another's.
     context: contextvars.Context
     key: object = None
+    attempt: int = 1
+
+
+# PostgreSQL's "try again": a deadlock (two processes' groups, each holding a row the other
+# wants, e.g. the same new email registering for two sessions) or a serialization failure.
+_TRY_AGAIN = frozenset({"40P01", "40001"})
+GROUP_ATTEMPTS = 3
+
+
+def _worth_another_try(error: BaseException) -> bool:
+    cause: BaseException | None = error
+    while cause is not None:
+        if getattr(cause, "sqlstate", None) in _TRY_AGAIN:
+            return True
+        cause = cause.__cause__
+    return False
 
 
 class GroupCommit:
@@ -351,7 +352,11 @@ class GroupCommit:
     lock hand-over and one commit per caller.
 
     Only callers of one ``key`` (``run(..., key=session_id)``) are grouped: a group then locks
-    one row, and two processes' groups cannot deadlock on two rows taken in another order.
+    one row, and two processes' groups for one key take it in turn. Groups of two keys in two
+    processes can still deadlock on rows they both write (the same new email registering for
+    two sessions: each group holds one uncommitted row the other waits for); PostgreSQL then
+    fails one caller's statement, and that caller alone (its savepoint rolled back) is tried
+    again with fresh steps at the head of the line, up to ``GROUP_ATTEMPTS`` times in all.
 
     One group holds the write lock for at most ``max_callers`` callers, so other writers
     (other processes) wait no longer than that.
@@ -369,7 +374,8 @@ class GroupCommit:
         if dialect != "sqlite" and not self.postgres_together:
             return await run_steps(make_steps)
         answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        caller = _Caller(client, make_steps(dialect), answer, contextvars.copy_context(), key)
+        steps = make_steps(dialect)
+        caller = _Caller(client, make_steps, steps, answer, contextvars.copy_context(), key)
         self._waiting.append(caller)
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_while_waiting())
@@ -390,13 +396,17 @@ class GroupCommit:
                             )
                 except Exception as error:  # the transaction failed: nobody's steps stand
                     outcomes = [(False, error)] * len(group)
+                again: list[_Caller] = []
                 for caller, (succeeded, value) in zip(group, outcomes, strict=True):
                     if caller.answer.done():  # the caller has gone
                         continue
                     if succeeded:
                         caller.answer.set_result(value)
+                    elif _worth_another_try(value) and caller.attempt < GROUP_ATTEMPTS:
+                        again.append(self._again(caller))
                     else:
                         caller.answer.set_exception(value)
+                self._waiting[:0] = again  # first in line, in their order
         finally:
             self._committer = None
             # Only when this task itself is cancelled (shutdown) is anyone still waiting.
@@ -404,6 +414,13 @@ class GroupCommit:
                 if not caller.answer.done():
                     caller.answer.cancel()
             self._waiting = []
+
+    @staticmethod
+    def _again(caller: _Caller) -> _Caller:
+        """The caller with fresh steps: its savepoint (or the transaction) was rolled back,
+        nothing of its first try stands."""
+        steps = caller.make_steps(caller.client.capabilities.dialect)
+        return replace(caller, steps=steps, attempt=caller.attempt + 1)
 
     def _next_group(self) -> list[_Caller]:
         """The first callers in line on one database (tests switch databases); callers that
@@ -504,7 +521,8 @@ async def _drive_async(
     query: Query,
     shared: dict[Any, Any],
 ) -> T:
-    """:func:`_run_async_steps`, each step run in ``context``."""
+    """Run ``query`` and feed each result to the steps, each step run in ``context``, until
+    they return their value: :func:`_drive_sqlite`, one awaited statement at a time."""
     try:
         while True:
             if query is GROUP_STATE:

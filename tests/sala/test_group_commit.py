@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 import pytest
+from tortoise import connections
 
 from sala import audit, db
 from sala.models import AuditEntry, Role
@@ -54,3 +55,30 @@ async def test_a_caller_alone_gets_its_exception(client: httpx.AsyncClient) -> N
     with pytest.raises(Refused):
         await db.GroupCommit().run(lambda _dialect: _steps(actor.id, 3))
     assert not await AuditEntry.filter(action__startswith="test.").exists()
+
+
+def _crossing(first: str, second: str) -> db.Steps[str]:
+    """Writes ``first``, waits, then ``second``: against the same steps crossed, a deadlock."""
+    insert = "INSERT INTO group_commit_key (k) VALUES (?) ON CONFLICT DO NOTHING"
+    yield db.Query(insert, [first], returns_row=False)
+    yield db.Query("SELECT pg_sleep(0.3) AS slept", [])
+    yield db.Query(insert, [second], returns_row=False)
+    return f"{first}{second}"
+
+
+async def test_two_groups_deadlocked_on_postgresql_both_stand(client: httpx.AsyncClient) -> None:
+    """Two processes' groups (two desks here), each holding the row the other wants: PostgreSQL
+    fails one caller, who is tried again; neither is told of a deadlock."""
+    connection = connections.get("default")
+    if connection.capabilities.dialect != "postgres":
+        pytest.skip("SQLite has one writer at a time: no deadlock")
+    await connection.execute_script("CREATE TABLE group_commit_key (k TEXT PRIMARY KEY)")
+    east = db.GroupCommit(postgres_together=True)
+    west = db.GroupCommit(postgres_together=True)
+    answers = await asyncio.gather(
+        east.run(lambda _dialect: _crossing("x", "y"), key=1),
+        west.run(lambda _dialect: _crossing("y", "x"), key=2),
+    )
+    assert answers == ["xy", "yx"]
+    rows = await connection.execute_query_dict("SELECT k FROM group_commit_key ORDER BY k")
+    assert [row["k"] for row in rows] == ["x", "y"]
