@@ -9,9 +9,8 @@ faked). Latin is left out: the stylesheet's ``unicode-range`` sends only Khmer t
 (so English pages never fetch it), and a glyph the browser never asks for is bytes for nothing.
 
 Made once per machine (fontTools, about 1.5 s, in a thread, on the first request that needs it)
-into a cache folder in the temporary directory that every process shares, the way the
-certificate fonts are: the folder is named after fontTools' version and the source file, the
-file after :data:`RECIPE`, and written whole or not at all (``os.replace``).
+into the folder every process shares (``sala/font_cache.py``), as the certificate fonts are:
+the file is named after :data:`RECIPE` and written whole or not at all (``os.replace``).
 
 The whole TTF is still served at its old address (``/static/fonts/noto-sans-khmer.ttf``).
 """
@@ -21,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import tempfile
 import threading
 from functools import cache
 from pathlib import Path
@@ -34,6 +32,7 @@ from fontTools.varLib import instancer
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
+from sala.font_cache import font_cache_folder
 from sala.permissions import public
 
 KHMER_FONT_FILE: Path = next((fontpkg_noto_sans_khmer.ROOT / "files").glob("NotoSansKhmer*.ttf"))
@@ -50,20 +49,6 @@ _SPACES = (0x20, 0xA0)  # in the file for the shaper, not in the unicode-range
 RECIPE = "khmer-web-1"
 
 _lock = threading.Lock()
-
-
-def font_cache_folder(*sources: Path) -> Path:
-    """The folder of fonts made from ``sources``, shared by every process of this machine.
-
-    Named after fontTools' version and the sources (path, size, time), so an upgraded package
-    gets new files; the same scheme as the certificate fonts' (``certificates/pdf/fonts.py``).
-    """
-    identity = [
-        fontTools.version,
-        *(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sources),
-    ]
-    digest = hashlib.sha256("|".join(identity).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"sala-fonts-{digest}"
 
 
 def khmer_web_font_path() -> Path:
@@ -87,7 +72,6 @@ def make_khmer_web_font() -> Path:
     path = khmer_web_font_path()
     with _lock:
         if not path.exists():
-            path.parent.mkdir(mode=0o755, exist_ok=True)
             font = _subset(TTFont(KHMER_FONT_FILE))
             partial = path.with_suffix(f".{os.getpid()}.tmp")
             font.save(partial)

@@ -3,7 +3,7 @@
 Both PyPI packages (``fontpkg-noto-sans``, ``fontpkg-noto-sans-khmer``) ship *variable* fonts.
 A PDF embeds static outlines, so each weight the certificate uses is instantiated once per
 machine (fontTools; several seconds for Noto Sans, which covers Latin, Vietnamese, Greek and
-Cyrillic) into a cache folder in the temporary directory that every process shares: fpdf2
+Cyrillic) into the folder every process of this user shares (``sala/font_cache.py``): fpdf2
 and HarfBuzz read fonts from a path.
 
 Latin is the primary family and Khmer the fallback: fpdf2 picks, character by character, the
@@ -19,9 +19,7 @@ in ``certificates.pdf.embedding``.
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
-import tempfile
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -29,11 +27,12 @@ from pathlib import Path
 
 import fontpkg_noto_sans
 import fontpkg_noto_sans_khmer
-import fontTools
 from fontTools.ttLib import TTFont
 from fontTools.varLib import instancer
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
+
+from sala.font_cache import font_cache_folder
 
 LATIN = "latin"
 KHMER = "khmer"
@@ -81,23 +80,8 @@ def static_fonts() -> StaticFonts:
         return _static
 
 
-def _cache_folder() -> Path:
-    """Where the static weights are kept, shared by every process of this machine.
-
-    Named after the source files (path, size, time) and fontTools' version, so an upgraded
-    font package gets new files. Making them costs seconds; reading them, milliseconds.
-    """
-    identity = [
-        fontTools.version,
-        *(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in _SOURCES.values()),
-    ]
-    digest = hashlib.sha256("|".join(identity).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"sala-fonts-{digest}"
-
-
 def _instantiate() -> StaticFonts:
-    folder = _cache_folder()
-    folder.mkdir(mode=0o755, exist_ok=True)
+    folder = font_cache_folder(*_SOURCES.values())
     fonts: list[StaticFont] = []
     coverage: set[int] = set()
     for family, source in _SOURCES.items():
