@@ -12,40 +12,14 @@
 -- with "%PDF-" and ends with "%%EOF" (pypdf checks the kept files afterwards).
 -- done() prints: RESULT requests=.. window_s=.. non2xx=.. valid=.. invalid=.. bytes=..
 
-local ok_ffi, ffi = pcall(require, "ffi")
-local now_us
-if ok_ffi then
-   ffi.cdef[[
-      typedef struct { long tv_sec; long tv_usec; } sala_cert_timeval;
-      int gettimeofday(sala_cert_timeval *tv, void *tz);
-   ]]
-   local tv = ffi.new("sala_cert_timeval")
-   now_us = function()
-      ffi.C.gettimeofday(tv, nil)
-      return tonumber(tv.tv_sec) * 1000000 + tonumber(tv.tv_usec)
-   end
-else
-   now_us = function() return 0 end
-end
-
-local PARK_MS = 24 * 3600 * 1000
-
-local function required(name)
-   return os.getenv(name) or error(name .. " is not set")
-end
+package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
+local common = require("wrk_common")
+local now_us, PARK_MS, required, read_lines =
+   common.now_us, common.PARK_MS, common.required, common.read_lines
 
 local urls_path = required("SALA_BENCH_URLS")
 local thread_count = tonumber(os.getenv("SALA_BENCH_THREADS") or "2")
 local headers = { ["Authorization"] = "Bearer " .. required("SALA_BENCH_BEARER") }
-
-local function read_lines(file_path)
-   local lines = {}
-   for line in io.lines(file_path) do
-      line = line:gsub("\r$", "")
-      if line ~= "" then lines[#lines + 1] = line end
-   end
-   return lines
-end
 
 local threads = {}
 local url_count = nil
@@ -126,15 +100,10 @@ end
 
 function done(summary, latency, _)
    local sums = { received = 0, non2xx = 0, valid = 0, invalid = 0, bytes = 0 }
-   local first_seen, last_seen = nil, nil
    for _, thread in ipairs(threads) do
       for name, _ in pairs(sums) do sums[name] = sums[name] + (thread:get(name) or 0) end
-      local t_first, t_last = thread:get("first_us") or 0, thread:get("last_us") or 0
-      if t_first > 0 and (first_seen == nil or t_first < first_seen) then first_seen = t_first end
-      if t_last > 0 and (last_seen == nil or t_last > last_seen) then last_seen = t_last end
    end
-   local window_us = summary.duration
-   if first_seen and last_seen and last_seen > first_seen then window_us = last_seen - first_seen end
+   local window_us = common.window_us(threads, summary.duration)
    io.write(string.format(
       "RESULT requests=%d window_s=%.3f p50_ms=%.2f p99_ms=%.2f non2xx=%d valid=%d "
          .. "invalid=%d bytes=%d\n",

@@ -21,27 +21,10 @@
 -- done() prints one machine-parsable line:
 --   RESULT requests=.. rps=.. p50_ms=.. p99_ms=.. non2xx=.. checked_in=.. other_result=.. ...
 
-local ok_ffi, ffi = pcall(require, "ffi")
-local now_us
-if ok_ffi then
-   ffi.cdef[[
-      typedef struct { long tv_sec; long tv_usec; } sala_bench_timeval;
-      int gettimeofday(sala_bench_timeval *tv, void *tz);
-   ]]
-   local tv = ffi.new("sala_bench_timeval")
-   now_us = function()
-      ffi.C.gettimeofday(tv, nil)
-      return tonumber(tv.tv_sec) * 1000000 + tonumber(tv.tv_usec)
-   end
-else
-   now_us = function() return 0 end -- plain Lua: fall back on wrk's own duration
-end
-
-local PARK_MS = 24 * 3600 * 1000 -- "never": the run ends long before
-
-local function required(name)
-   return os.getenv(name) or error(name .. " is not set")
-end
+package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
+local common = require("wrk_common")
+local now_us, PARK_MS, required, read_lines =
+   common.now_us, common.PARK_MS, common.required, common.read_lines
 
 local tokens_path = required("SALA_BENCH_TOKENS")
 local session_id = tonumber(required("SALA_BENCH_SESSION"))
@@ -62,17 +45,6 @@ local function json_string(text)
       return string.format("\\u%04x", char:byte())
    end)
    return '"' .. escaped .. '"'
-end
-
-local function read_lines(file_path)
-   local lines = {}
-   for line in io.lines(file_path) do
-      line = line:gsub("\r$", "")
-      if line ~= "" then
-         lines[#lines + 1] = line
-      end
-   end
-   return lines
 end
 
 -- ------------------------------------------------------------------ setup (main Lua state)
@@ -194,23 +166,14 @@ end
 
 function done(summary, latency, _)
    local sums = { sent = 0, received = 0, non2xx = 0, checked_in = 0, other_result = 0 }
-   local first_seen, last_seen, finished_threads = nil, nil, 0
+   local finished_threads = 0
    for _, thread in ipairs(threads) do
       for name, _ in pairs(sums) do
          sums[name] = sums[name] + (thread:get(name) or 0)
       end
-      local t_first, t_last = thread:get("first_us") or 0, thread:get("last_us") or 0
-      if t_first > 0 and (first_seen == nil or t_first < first_seen) then first_seen = t_first end
-      if t_last > 0 and (last_seen == nil or t_last > last_seen) then last_seen = t_last end
       if thread:get("finished") then finished_threads = finished_threads + 1 end
    end
-
-   -- The window from the first request sent to the last answer received, across threads;
-   -- wrk's own duration also counts its start-up and the wait for SIGINT.
-   local window_us = summary.duration
-   if first_seen and last_seen and last_seen > first_seen then
-      window_us = last_seen - first_seen
-   end
+   local window_us = common.window_us(threads, summary.duration)
    local errors = summary.errors
    local function ms(value) return value / 1000.0 end
    io.write(string.format(

@@ -17,23 +17,9 @@
 -- done() prints one machine-parsable line:
 --   RESULT requests=.. rps=.. p50_ms=.. p99_ms=.. non2xx=.. connect=.. read=.. ...
 
-local ok_ffi, ffi = pcall(require, "ffi")
-local now_us
-if ok_ffi then
-   ffi.cdef[[
-      typedef struct { long tv_sec; long tv_usec; } sala_bench_timeval;
-      int gettimeofday(sala_bench_timeval *tv, void *tz);
-   ]]
-   local tv = ffi.new("sala_bench_timeval")
-   now_us = function()
-      ffi.C.gettimeofday(tv, nil)
-      return tonumber(tv.tv_sec) * 1000000 + tonumber(tv.tv_usec)
-   end
-else
-   now_us = function() return 0 end -- plain Lua: fall back on wrk's own duration
-end
-
-local PARK_MS = 24 * 3600 * 1000 -- "never": the run ends long before
+package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
+local common = require("wrk_common")
+local now_us, PARK_MS = common.now_us, common.PARK_MS
 
 local session_id = os.getenv("SALA_BENCH_SESSION") or error("SALA_BENCH_SESSION is not set")
 local total = tonumber(os.getenv("SALA_BENCH_TOTAL") or error("SALA_BENCH_TOTAL is not set"))
@@ -133,7 +119,7 @@ function done(summary, latency, requests)
    local sums = {
       sent = 0, received = 0, non2xx = 0, created = 0, confirmed = 0, waitlisted = 0,
    }
-   local first, last, finished_threads = nil, nil, 0
+   local finished_threads = 0
    local receipts_path = os.getenv("SALA_BENCH_RECEIPTS")
    local out = nil
    if receipts_path and receipts_path ~= "" then
@@ -143,9 +129,6 @@ function done(summary, latency, requests)
       for name, _ in pairs(sums) do
          sums[name] = sums[name] + (thread:get(name) or 0)
       end
-      local t_first, t_last = thread:get("first_us") or 0, thread:get("last_us") or 0
-      if t_first > 0 and (first == nil or t_first < first) then first = t_first end
-      if t_last > 0 and (last == nil or t_last > last) then last = t_last end
       if thread:get("finished") then finished_threads = finished_threads + 1 end
       if out then
          for _, line in ipairs(thread:get("receipts") or {}) do
@@ -155,12 +138,7 @@ function done(summary, latency, requests)
    end
    if out then out:close() end
 
-   -- The window from the first request sent to the last answer received, across threads;
-   -- wrk's own duration also counts its start-up and the wait for SIGINT.
-   local window_us = summary.duration
-   if first and last and last > first then
-      window_us = last - first
-   end
+   local window_us = common.window_us(threads, summary.duration)
    local errors = summary.errors
    local function ms(value) return value / 1000.0 end
    io.write(string.format(
