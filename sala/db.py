@@ -12,7 +12,7 @@ import contextvars
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -351,12 +351,14 @@ class GroupCommit:
     anyway (registrations for one session), where one transaction per caller means one
     lock hand-over and one commit per caller.
 
-    Only callers of one ``key`` (``run(..., key=session_id)``) are grouped: a group then locks
-    one row, and two processes' groups for one key take it in turn. Groups of two keys in two
-    processes can still deadlock on rows they both write (the same new email registering for
+    Only callers of one ``key`` (``run(..., key=session_id)``) are grouped, and each key has
+    a line of its own: a group then locks one row, groups of one key take it in turn, and
+    groups of other keys do not wait behind them (on PostgreSQL they run side by side on the
+    pool; on SQLite the one connection's thread takes them one at a time anyway). Groups of
+    two keys can still deadlock on rows they both write (the same new email registering for
     two sessions: each group holds one uncommitted row the other waits for); PostgreSQL then
     fails one caller's statement, and that caller alone (its savepoint rolled back) is tried
-    again with fresh steps at the head of the line, up to ``GROUP_ATTEMPTS`` times in all.
+    again with fresh steps at the head of its line, up to ``GROUP_ATTEMPTS`` times in all.
 
     One group holds the write lock for at most ``max_callers`` callers, so other writers
     (other processes) wait no longer than that.
@@ -365,8 +367,7 @@ class GroupCommit:
     def __init__(self, *, max_callers: int = 100, postgres_together: bool = False) -> None:
         self.max_callers = max_callers
         self.postgres_together = postgres_together
-        self._waiting: list[_Caller] = []
-        self._committer: asyncio.Task[None] | None = None
+        self._lines: dict[object, _Line] = {}
 
     async def run(self, make_steps: Callable[[str], Steps[T]], *, key: object = None) -> T:
         client = connections.get("default")
@@ -376,15 +377,20 @@ class GroupCommit:
         answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         steps = make_steps(dialect)
         caller = _Caller(client, make_steps, steps, answer, contextvars.copy_context(), key)
-        self._waiting.append(caller)
-        if self._committer is None:
-            self._committer = asyncio.create_task(self._commit_while_waiting())
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = _Line()
+        line.waiting.append(caller)
+        if line.committer is None:
+            line.committer = asyncio.create_task(self._commit_while_waiting(key, line))
         return await answer
 
-    async def _commit_while_waiting(self) -> None:
+    async def _commit_while_waiting(self, key: object, line: _Line) -> None:
+        """Commit the line's callers, group after group, until nobody waits; then the line
+        goes (a line per session would otherwise stay for every session ever registered for)."""
         group: list[_Caller] = []
         try:
-            while group := self._next_group():
+            while group := line.next_group(self.max_callers):
                 steps = [(c.context, c.steps) for c in group]
                 try:
                     if group[0].client.capabilities.dialect != "sqlite":
@@ -403,37 +409,47 @@ class GroupCommit:
                     if succeeded:
                         caller.answer.set_result(value)
                     elif _worth_another_try(value) and caller.attempt < GROUP_ATTEMPTS:
-                        again.append(self._again(caller))
+                        again.append(_again(caller))
                     else:
                         caller.answer.set_exception(value)
-                self._waiting[:0] = again  # first in line, in their order
+                line.waiting[:0] = again  # first in line, in their order
         finally:
-            self._committer = None
+            line.committer = None
+            if self._lines.get(key) is line:
+                del self._lines[key]
             # Only when this task itself is cancelled (shutdown) is anyone still waiting.
-            for caller in [*group, *self._waiting]:
+            for caller in [*group, *line.waiting]:
                 if not caller.answer.done():
                     caller.answer.cancel()
-            self._waiting = []
+            line.waiting = []
 
-    @staticmethod
-    def _again(caller: _Caller) -> _Caller:
-        """The caller with fresh steps: its savepoint (or the transaction) was rolled back,
-        nothing of its first try stands."""
-        steps = caller.make_steps(caller.client.capabilities.dialect)
-        return replace(caller, steps=steps, attempt=caller.attempt + 1)
 
-    def _next_group(self) -> list[_Caller]:
+@dataclass
+class _Line:
+    """The callers of one key waiting for their group, and the task committing them."""
+
+    waiting: list[_Caller] = field(default_factory=list)
+    committer: asyncio.Task[None] | None = None
+
+    def next_group(self, max_callers: int) -> list[_Caller]:
         """The first callers in line on one database (tests switch databases); callers that
         have gone are dropped."""
-        waiting = [caller for caller in self._waiting if not caller.answer.done()]
+        waiting = [caller for caller in self.waiting if not caller.answer.done()]
         if not waiting:
-            self._waiting = []
+            self.waiting = []
             return []
-        client, key = waiting[0].client, waiting[0].key
-        group = [c for c in waiting if c.client is client and c.key == key][: self.max_callers]
+        client = waiting[0].client
+        group = [caller for caller in waiting if caller.client is client][:max_callers]
         chosen = {id(caller) for caller in group}
-        self._waiting = [caller for caller in waiting if id(caller) not in chosen]
+        self.waiting = [caller for caller in waiting if id(caller) not in chosen]
         return group
+
+
+def _again(caller: _Caller) -> _Caller:
+    """The caller with fresh steps: its savepoint (or the transaction) was rolled back,
+    nothing of its first try stands."""
+    steps = caller.make_steps(caller.client.capabilities.dialect)
+    return replace(caller, steps=steps, attempt=caller.attempt + 1)
 
 
 _Started = list[tuple[int, contextvars.Context, Steps[Any], Query]]

@@ -82,3 +82,26 @@ async def test_two_groups_deadlocked_on_postgresql_both_stand(client: httpx.Asyn
     assert answers == ["xy", "yx"]
     rows = await connection.execute_query_dict("SELECT k FROM group_commit_key ORDER BY k")
     assert [row["k"] for row in rows] == ["x", "y"]
+
+
+def _slow(seconds: float) -> db.Steps[float]:
+    yield db.Query("SELECT pg_sleep(?) AS slept", [seconds])
+    return seconds
+
+
+async def test_one_sessions_group_does_not_hold_up_anothers_on_postgresql(
+    client: httpx.AsyncClient,
+) -> None:
+    """Each key has its own line: a long group for one session, a short one for another
+    finishes first."""
+    if connections.get("default").capabilities.dialect != "postgres":
+        pytest.skip("SQLite's one connection takes the groups one at a time anyway")
+    desk = db.GroupCommit(postgres_together=True)
+    finished: list[float] = []
+
+    async def call(seconds: float, key: int) -> None:
+        finished.append(await desk.run(lambda _dialect: _slow(seconds), key=key))
+
+    await asyncio.gather(call(1.0, key=1), call(0.01, key=2))
+    assert finished == [0.01, 1.0]
+    assert desk._lines == {}  # lines go once nobody waits in them
