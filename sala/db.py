@@ -312,7 +312,6 @@ class _Caller:
     answer: asyncio.Future[Any]
     # The caller's own, captured in the caller's task: the committer's task is another's.
     context: contextvars.Context
-    key: object = None
     attempt: int = 1
 
 
@@ -376,7 +375,7 @@ class GroupCommit:
             return await run_steps(make_steps)
         answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         steps = make_steps(dialect)
-        caller = _Caller(client, make_steps, steps, answer, contextvars.copy_context(), key)
+        caller = _Caller(client, make_steps, steps, answer, contextvars.copy_context())
         line = self._lines.get(key)
         if line is None:
             line = self._lines[key] = _Line()
